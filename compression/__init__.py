@@ -1,0 +1,1 @@
+"""squeezelab's compression engine: a pure PyTorch library (spec, tasks, pruning, measurement, runner)."""

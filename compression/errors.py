@@ -1,0 +1,51 @@
+"""Typed, user-facing errors of the compression engine.
+
+Every error a user can cause with a spec (or a task name, or an impossible target) is a
+``CompressionError``: callers (the CLI, workers, the API) report its message as it is and do
+not retry. Anything else is a bug or a transport problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CompressionError(Exception):
+    """Base class of errors caused by the user's input; the message is meant for them."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One bad field: a JSON pointer (RFC 6901) into the submitted spec and what is wrong."""
+
+    pointer: str
+    message: str
+
+
+class InvalidSpecError(CompressionError):
+    """The sweep spec does not validate; ``errors`` lists every bad field."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        lines = "; ".join(f"{e.pointer or '/'}: {e.message}" for e in errors)
+        super().__init__(f"invalid sweep spec: {lines}")
+
+
+class UnknownTaskError(CompressionError):
+    """No task with this name is registered."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        super().__init__(f"unknown task {name!r}; registered tasks: {', '.join(sorted(known))}")
+
+
+class ImpossibleTargetError(CompressionError):
+    """The requested compression cannot be reached on this model."""
+
+
+class UnsupportedRecipeError(CompressionError):
+    """The recipe asks for something this engine version or this model cannot do."""
+
+
+class ArtifactFormatError(CompressionError):
+    """A saved model file is not in a format squeezelab can load safely."""

@@ -1,0 +1,112 @@
+"""The measured part of a run summary: weights, size, MACs, latency, speedup, hardware."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from compression.measure.hardware import hardware_fingerprint
+from compression.measure.latency import LatencySubject, measure_latency
+from compression.measure.macs import count_macs
+from compression.measure.onnx_export import export_onnx
+from compression.measure.stats import weight_stats
+from compression.measure.storage import dense_fp32_bytes, save_state
+from compression.spec import LatencySpec
+
+WEIGHTS_FILE = "model.safetensors"
+ONNX_FILE = "model.onnx"
+# The ONNX exporter traces with a small batch; the batch dimension stays dynamic.
+_EXPORT_BATCH = 2
+
+
+@dataclass
+class Measurement:
+    """Summary keys measured for one model, and the files written for it."""
+
+    summary: dict[str, object]
+    artifacts: list[Path]
+
+
+def _example(model: nn.Module, input_shape: tuple[int, ...], batch: int) -> torch.Tensor:
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    generator = torch.Generator().manual_seed(0)
+    return torch.randn((batch, *input_shape), generator=generator).to(device)
+
+
+def measure_model(
+    model: nn.Module,
+    *,
+    dense_model: nn.Module,
+    prunable: Sequence[str],
+    input_shape: tuple[int, ...],
+    latency: LatencySpec,
+    out_dir: Path,
+) -> Measurement:
+    """Measure ``model`` against ``dense_model`` and write its weights (and ONNX) to ``out_dir``.
+
+    Pass the same object as both for a baseline run: it is timed once and its speedup is 1.0.
+    Batch sizes are string keys in the summary (it is stored as JSON).
+
+    Args:
+        prunable: module names of the prunable layers (the same in both models).
+        input_shape: one sample's shape, without the batch dimension.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights_path = out_dir / WEIGHTS_FILE
+    stored = save_state(model.state_dict(), weights_path)
+    artifacts = [weights_path]
+    stats = weight_stats(model, dense_model=dense_model, prunable=prunable)
+    is_baseline = model is dense_model
+    dense_macs, _ = count_macs(dense_model, _example(dense_model, input_shape, 1))
+    _, effective_macs = count_macs(model, _example(model, input_shape, 1))
+
+    with tempfile.TemporaryDirectory(prefix="squeezelab-measure-") as scratch:
+        subjects = {"model": LatencySubject(model)}
+        if not is_baseline:
+            subjects["dense"] = LatencySubject(dense_model)
+        if "onnxruntime" in latency.runtimes:
+            onnx_path = export_onnx(
+                model, _example(model, input_shape, _EXPORT_BATCH), out_dir / ONNX_FILE
+            )
+            artifacts.append(onnx_path)
+            subjects["model"] = LatencySubject(model, onnx_path)
+            if not is_baseline:
+                dense_onnx = export_onnx(
+                    dense_model,
+                    _example(dense_model, input_shape, _EXPORT_BATCH),
+                    Path(scratch) / "dense.onnx",
+                )
+                subjects["dense"] = LatencySubject(dense_model, dense_onnx)
+        timings = measure_latency(subjects, input_shape=input_shape, spec=latency)
+
+    latency_ms = {
+        runtime: {str(batch): dict(figures) for batch, figures in per_batch.items()}
+        for runtime, per_batch in timings["model"].items()
+    }
+    dense_timings = timings["model" if is_baseline else "dense"]
+    speedup = {
+        runtime: {
+            str(batch): dense_timings[runtime][batch]["p50"] / figures["p50"]
+            for batch, figures in per_batch.items()
+        }
+        for runtime, per_batch in timings["model"].items()
+    }
+    summary: dict[str, object] = {
+        "sparsity": stats.sparsity,
+        "layer_sparsity": dict(stats.layer_sparsity),
+        "params_total": stats.params_total,
+        "params_nonzero": stats.params_nonzero,
+        "size_bytes": {"dense_fp32": dense_fp32_bytes(dense_model), "stored": stored},
+        "macs": {"dense": dense_macs, "effective": effective_macs},
+        "latency_ms": latency_ms,
+        "speedup": speedup,
+        "hardware": hardware_fingerprint(latency.threads),
+    }
+    return Measurement(summary=summary, artifacts=artifacts)

@@ -1,0 +1,70 @@
+"""Weight masks that keep pruned weights at zero through fine-tuning."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import torch
+from torch import nn
+
+from compression.pruning.targets import weight_of
+
+
+class MaskSet:
+    """Boolean masks (True = keep) on the weights of named layers.
+
+    Pruned weights are held at zero by re-applying the masks after every optimizer step
+    rather than by hooks on the gradient: Adam's momentum and weight decay would otherwise
+    move a weight whose gradient is zero, and re-zeroing is exact whatever the optimizer does.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[nn.Module, torch.Tensor]] = {}
+
+    def set(self, name: str, layer: nn.Module, mask: torch.Tensor) -> None:
+        """Install (or replace) the mask of one layer; the mask must match the weight's shape."""
+        weight = weight_of(layer)
+        if mask.shape != weight.shape or mask.dtype != torch.bool:
+            raise ValueError(
+                f"mask for {name!r} must be bool of shape {tuple(weight.shape)}, "
+                f"got {mask.dtype} {tuple(mask.shape)}"
+            )
+        self._entries[name] = (layer, mask.to(weight.device))
+
+    def update(self, layers: Mapping[str, nn.Module], masks: Mapping[str, torch.Tensor]) -> None:
+        """Install a mask for every name in ``masks``, taking the layer from ``layers``."""
+        for name, mask in masks.items():
+            self.set(name, layers[name], mask)
+
+    def mask(self, name: str) -> torch.Tensor:
+        return self._entries[name][1]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def apply(self) -> None:
+        """Zero every masked weight in place."""
+        with torch.no_grad():
+            for layer, mask in self._entries.values():
+                # masked_fill, not multiply: a diverged NaN weight times 0 would stay NaN.
+                weight_of(layer).masked_fill_(~mask, 0.0)
+
+    def counts(self) -> tuple[int, int]:
+        """(zero weights, total weights) over the masked layers."""
+        zeros = total = 0
+        for layer, _ in self._entries.values():
+            weight = weight_of(layer)
+            zeros += int((weight == 0).sum())
+            total += weight.numel()
+        return zeros, total
+
+    def sparsity(self) -> float:
+        """Zero fraction of the weights of the masked layers (0.0 when there are none)."""
+        zeros, total = self.counts()
+        return zeros / total if total else 0.0

@@ -1,0 +1,140 @@
+"""The training loop shared by baselines and fine-tuning, with per-step hooks for pruning.
+
+Data sets here are small enough to live in memory as tensors, so batches are index slices of
+a seeded permutation: no DataLoader workers, and the same seed gives the same batches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from compression.spec import DistillSpec, OptimizerSpec, TrainSpec
+from compression.tasks import DataSplits
+
+Emit = Callable[[str, int, float], None]
+
+
+class RunCancelledError(Exception):
+    """The caller asked the run to stop (cooperative cancellation)."""
+
+
+def make_optimizer(params: list[nn.Parameter], spec: OptimizerSpec) -> torch.optim.Optimizer:
+    """Build the optimizer a spec names (axes are resolved by then, so fields are scalars)."""
+    lr = float(spec.lr)  # type: ignore[arg-type]
+    if spec.name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=spec.momentum,
+                               weight_decay=spec.weight_decay)
+    if spec.name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=spec.weight_decay)
+    return torch.optim.Adam(params, lr=lr, weight_decay=spec.weight_decay)
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048) -> float:
+    """Top-1 accuracy as a fraction."""
+    was_training = model.training
+    model.eval()
+    correct = 0
+    for i in range(0, len(y), batch_size):
+        correct += int((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
+    model.train(was_training)
+    return correct / max(len(y), 1)
+
+
+def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, target: torch.Tensor,
+                      spec: DistillSpec) -> torch.Tensor:
+    """alpha·T²·KL(teacher_T ‖ student_T) + (1 − alpha)·CE (Hinton et al. 2015)."""
+    t, alpha = float(spec.temperature), float(spec.alpha)  # type: ignore[arg-type]
+    soft = F.kl_div(F.log_softmax(student / t, dim=1), F.log_softmax(teacher / t, dim=1),
+                    reduction="batchmean", log_target=True)
+    return alpha * t * t * soft + (1.0 - alpha) * F.cross_entropy(student, target)
+
+
+@dataclass
+class StepHooks:
+    """Callbacks the runner uses to prune during training.
+
+    before_step(step) -> True when the model's parameters were replaced, so the optimizer
+    must be rebuilt. after_step(step) runs after every optimizer step (re-apply masks).
+    after_epoch(epoch, step) runs at each epoch end (metrics, checkpoints).
+    """
+
+    before_step: Callable[[int], bool] | None = None
+    after_step: Callable[[int], None] | None = None
+    after_epoch: Callable[[int, int], None] | None = None
+
+
+@dataclass
+class TrainConfig:
+    """One training phase as the loop sees it: epochs and the optimizer/batching spec."""
+
+    spec: TrainSpec
+    epochs: int
+    seed: int
+    teacher: nn.Module | None = None
+    distill: DistillSpec | None = None
+
+
+def train(model: nn.Module, data: DataSplits, cfg: TrainConfig, *, emit: Emit,
+          hooks: StepHooks | None = None, should_stop: Callable[[], bool] | None = None) -> int:
+    """Train ``model`` in place; returns the number of optimizer steps taken.
+
+    Emits ``train/loss`` and ``lr`` every step and ``val/accuracy`` and ``epoch`` at each epoch
+    end, all on the optimizer-step axis.
+    """
+    hooks = hooks or StepHooks()
+    n = len(data.y_train)
+    bs = cfg.spec.batch_size
+    steps_per_epoch = math.ceil(n / bs)
+    total = cfg.epochs * steps_per_epoch
+    generator = torch.Generator().manual_seed(cfg.seed)
+    optimizer = make_optimizer(list(model.parameters()), cfg.spec.optimizer)
+    base_lr = float(cfg.spec.optimizer.lr)  # type: ignore[arg-type]
+    if cfg.teacher is not None:
+        cfg.teacher.eval()
+    model.train()
+    step = 0
+    for epoch in range(cfg.epochs):
+        order = torch.randperm(n, generator=generator)
+        for i in range(0, n, bs):
+            if should_stop is not None and should_stop():
+                raise RunCancelledError
+            if hooks.before_step is not None and hooks.before_step(step):
+                optimizer = make_optimizer(list(model.parameters()), cfg.spec.optimizer)
+            lr = _lr_at(cfg.spec, base_lr, step, total)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            idx = order[i:i + bs]
+            x, y = data.x_train[idx], data.y_train[idx]
+            logits = model(x)
+            if cfg.teacher is not None and cfg.distill is not None:
+                with torch.no_grad():
+                    teacher_logits = cfg.teacher(x)
+                loss = distillation_loss(logits, teacher_logits, y, cfg.distill)
+            else:
+                loss = F.cross_entropy(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if hooks.after_step is not None:
+                hooks.after_step(step)
+            emit("train/loss", step, float(loss.detach()))
+            emit("lr", step, lr)
+            step += 1
+        emit("val/accuracy", step, evaluate(model, data.x_val, data.y_val))
+        emit("epoch", step, float(epoch + 1))
+        if hooks.after_epoch is not None:
+            hooks.after_epoch(epoch, step)
+    return step
+
+
+def _lr_at(spec: TrainSpec, base_lr: float, step: int, total: int) -> float:
+    if spec.lr_schedule == "cosine" and total > 0:
+        return base_lr * 0.5 * (1.0 + math.cos(math.pi * step / total))
+    return base_lr

@@ -1,0 +1,1 @@
+"""squeezelab's command line: the composition root that wires the other packages together."""

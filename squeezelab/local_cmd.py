@@ -1,0 +1,116 @@
+"""``squeezelab local``: a sweep in-process, with a progress bar per run and a results table."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.progress import TimeElapsedColumn
+from rich.table import Table
+
+from compression.errors import InvalidSpecError
+from compression.local import RunRecord, run_local_sweep
+from compression.runner import planned_steps
+from compression.spec import RunConfig, load_spec_text
+from compression.tasks import list_tasks
+
+console = Console(stderr=True)
+
+
+class _Bars:
+    """A rich progress bar per run, advanced by the run's ``train/loss`` points."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.ids: dict[str, TaskID] = {}
+
+    def run_started(self, config: RunConfig) -> None:
+        total = max(planned_steps(config), 1)
+        self.ids[config.name] = self.progress.add_task(config.name, total=total)
+
+    def metric(self, config: RunConfig, key: str, step: int, value: float) -> None:
+        if key == "train/loss":
+            self.progress.update(self.ids[config.name], completed=step + 1)
+
+    def run_finished(self, record: RunRecord) -> None:
+        task_id = self.ids.get(record.name)
+        if task_id is None:  # skipped before it started
+            task_id = self.ids[record.name] = self.progress.add_task(record.name, total=1)
+        mark = {"succeeded": "[green]✓[/]", "failed": "[red]✗[/]"}.get(record.status, "–")
+        total = self.progress.tasks[task_id].total or 1
+        self.progress.update(task_id, completed=total, description=f"{mark} {record.name}")
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def _p50(summary: dict[str, Any], kind: str) -> tuple[str, str]:
+    """p50 latency and speedup at the largest measured batch of the first runtime."""
+    latency: dict[str, dict[str, dict[str, float]]] = summary.get("latency_ms", {})
+    if not latency:
+        return "–", "–"
+    runtime = next(iter(latency))
+    batch = max(latency[runtime], key=int)
+    p50 = latency[runtime][batch]["p50"]
+    speed = summary.get("speedup", {}).get(runtime, {}).get(batch)
+    return f"{p50:.3f} ms ({runtime}, b{batch})", "–" if speed is None else f"{speed:.2f}×"
+
+
+def results_table(runs: list[dict[str, Any]]) -> Table:
+    """The final table: run, accuracy, drop, sparsity, stored size, p50 latency, speedup."""
+    table = Table(title="squeezelab local: results")
+    for col in ("run", "status", "accuracy", "drop (pt)", "sparsity", "stored", "p50", "speedup"):
+        table.add_column(col, justify="left" if col in ("run", "status") else "right")
+    for run in runs:
+        s = run.get("summary") or {}
+        if not s:
+            message = (run.get("error") or {}).get("message", "")
+            table.add_row(run["name"], f"[red]{run['status']}[/]", message[:60], "", "", "", "",
+                          "")
+            continue
+        p50, speed = _p50(s, run["kind"])
+        table.add_row(run["name"], run["status"], f"{100 * s['accuracy']:.2f}%",
+                      f"{100 * s['accuracy_drop']:+.2f}", f"{100 * s['sparsity']:.1f}%",
+                      _fmt_bytes(s["size_bytes"]["stored"]), p50, speed)
+    return table
+
+
+def run(spec_path: Path, *, out: Path, workdir: Path | None) -> int:
+    """Run the sweep; returns the exit code (1 when a run failed)."""
+    try:
+        spec = load_spec_text(spec_path.read_text())
+    except InvalidSpecError as exc:
+        console.print(f"[red]invalid spec[/] {spec_path}:")
+        for e in exc.errors:
+            console.print(f"  {e.pointer or '/'}: {e.message}")
+        return 2
+    safe_name = re.sub(r"[^\w.-]", "_", spec.name)
+    workdir = workdir or Path(".squeezelab") / "local" / safe_name
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        results = run_local_sweep(spec, workdir=workdir, observer=_Bars(progress))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    Console().print(results_table(results["runs"]))
+    console.print(f"results: {out}  artifacts: {workdir}")
+    return 0 if all(r["status"] == "succeeded" for r in results["runs"]) else 1
+
+
+def print_tasks() -> None:
+    table = Table(title="tasks")
+    table.add_column("name")
+    table.add_column("input")
+    table.add_column("description")
+    for task in list_tasks():
+        table.add_row(task.name, "x".join(map(str, task.input_shape)), task.description)
+    Console().print(table)
