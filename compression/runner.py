@@ -18,8 +18,14 @@ from torch import nn
 
 from compression.errors import CompressionError, UnsupportedRecipeError
 from compression.measure import load_into, load_state, measure_model
-from compression.pruning import build_pruner, build_schedule, prunable_layers, sensitivity_table
-from compression.spec import RecipeSpec, RunConfig
+from compression.pruning import (
+    SchedulePlan,
+    build_pruner,
+    build_schedule,
+    prunable_layers,
+    sensitivity_table,
+)
+from compression.spec import RecipeSpec, RunConfig, TrainSpec, scalar
 from compression.tasks import DataSplits, Task, get_task
 from compression.training import Emit, RunCancelledError, StepHooks, TrainConfig, evaluate, train
 
@@ -78,7 +84,7 @@ def _example(task: Task) -> torch.Tensor:
 def _run_baseline(config: RunConfig, task: Task, data: DataSplits, workdir: Path, emit: Emit,
                   should_stop: Callable[[], bool] | None) -> RunResult:
     model = _build(task, config.seed)
-    epochs = int(config.baseline.epochs)  # type: ignore[call-overload]
+    epochs = scalar(config.baseline.epochs)
     train(model, data, TrainConfig(config.baseline, epochs, config.seed), emit=emit,
           should_stop=should_stop)
     model.eval()
@@ -96,57 +102,53 @@ def _run_compress(config: RunConfig, recipe: RecipeSpec, task: Task, data: DataS
     if recipe.sensitivity is not None:
         return _run_sensitivity(config, recipe, task, data, dense, baseline_accuracy, workdir)
 
-    model = copy.deepcopy(dense)
-    model.train()
-    finetune = recipe.finetune
-    finetune_epochs = int(finetune.epochs) if finetune is not None else 0  # type: ignore[call-overload]
-    spec = finetune or config.baseline.model_copy(update={"epochs": 0})
-    steps_per_epoch = math.ceil(len(data.y_train) / spec.batch_size)
-    hooks = StepHooks()
-    extra: dict[str, Any] = {}
-    epochs = finetune_epochs
-    if recipe.prune is not None:
-        prune = recipe.prune
-        pruner = build_pruner(prune, model, example_inputs=_example(task),
-                              classifier=task.classifier)
-        final = (1.0 - int(prune.n) / int(prune.m) if prune.granularity == "nm"  # type: ignore[call-overload]
-                 else float(recipe.schedule.final_sparsity))  # type: ignore[union-attr,arg-type]
-        plan = build_schedule(recipe.schedule, final_sparsity=final,
-                              finetune_epochs=finetune_epochs, steps_per_epoch=steps_per_epoch)
-        epochs = plan.total_epochs
-
-        def before_step(step: int) -> bool:
-            target = plan.target_at(step)
-            if target is None:
-                return False
-            changed = pruner.prune_to(target)
-            emit("sparsity/target", step, target)
-            emit("sparsity/actual", step, pruner.actual())
-            return changed
-
-        def after_epoch(epoch: int, step: int) -> None:
-            emit("sparsity/actual", step, pruner.actual())
-
-        hooks = StepHooks(before_step=before_step, after_step=lambda _s: pruner.enforce(),
-                          after_epoch=after_epoch)
-        train(model, data, TrainConfig(spec, epochs, config.seed, teacher=dense,
-                                       distill=recipe.distill),
-              emit=emit, hooks=hooks, should_stop=should_stop)
-        # A schedule that ends exactly at the end of training prunes one last time.
-        last = plan.total_steps
-        if (target := plan.target_at(last)) is not None:
-            pruner.prune_to(target)
-            emit("sparsity/target", last, target)
-            emit("sparsity/actual", last, pruner.actual())
-        extra["pruning"] = {"granularity": prune.granularity, "target": final,
-                            "achieved": pruner.actual(), "skipped_layers": pruner.skipped}
-    else:
-        train(model, data, TrainConfig(spec, epochs, config.seed, teacher=dense,
-                                       distill=recipe.distill),
-              emit=emit, hooks=hooks, should_stop=should_stop)
+    model, extra = compress_model(config, recipe, task, data, dense, emit=emit,
+                                  should_stop=should_stop)
     model.eval()
     accuracy = evaluate(model, data.x_test, data.y_test)
     return _finish(task, model, dense, accuracy, baseline_accuracy, workdir, config, extra)
+
+
+def compress_model(config: RunConfig, recipe: RecipeSpec, task: Task, data: DataSplits,
+                   dense: nn.Module, *, emit: Emit,
+                   should_stop: Callable[[], bool] | None = None,
+                   ) -> tuple[nn.Module, dict[str, Any]]:
+    """Prune and fine-tune a copy of ``dense`` as the recipe says; ``dense`` is left as it is.
+
+    Returns the compressed model and what the summary records about the pruning.
+    """
+    model = copy.deepcopy(dense)
+    model.train()
+    spec, plan = _training_phase(config, recipe, len(data.y_train))
+    pruner = (None if recipe.prune is None else
+              build_pruner(recipe.prune, model, example_inputs=_example(task),
+                           classifier=task.classifier))
+
+    def prune_at(step: int) -> bool:
+        target = None if pruner is None else plan.target_at(step)
+        if pruner is None or target is None:
+            return False
+        changed = pruner.prune_to(target)
+        emit("sparsity/target", step, target)
+        emit("sparsity/actual", step, pruner.actual())
+        return changed
+
+    hooks = StepHooks()
+    if pruner is not None:
+        hooks = StepHooks(before_step=prune_at, after_step=lambda _s: pruner.enforce(),
+                          after_epoch=lambda _e, step: emit("sparsity/actual", step,
+                                                            pruner.actual()))
+    train(model, data, TrainConfig(spec, plan.total_epochs, config.seed, teacher=dense,
+                                   distill=recipe.distill),
+          emit=emit, hooks=hooks, should_stop=should_stop)
+    # A schedule that ends exactly at the end of training prunes one last time.
+    prune_at(plan.total_steps)
+    extra: dict[str, Any] = {}
+    if recipe.prune is not None and pruner is not None:
+        extra["pruning"] = {"granularity": recipe.prune.granularity,
+                            "target": _final_sparsity(recipe), "achieved": pruner.actual(),
+                            "skipped_layers": pruner.skipped}
+    return model, extra
 
 
 def _run_sensitivity(config: RunConfig, recipe: RecipeSpec, task: Task, data: DataSplits,
@@ -178,21 +180,38 @@ def _finish(task: Task, model: nn.Module, dense: nn.Module, accuracy: float,
     return RunResult(summary=summary, artifacts=measured.artifacts)
 
 
+def _final_sparsity(recipe: RecipeSpec) -> float:
+    prune, schedule = recipe.prune, recipe.schedule
+    if prune is None:
+        return 0.0
+    if prune.granularity == "nm":
+        return 1.0 - scalar(prune.n) / scalar(prune.m)
+    if schedule is None or schedule.final_sparsity is None:  # the spec validator forbids it
+        raise CompressionError(f"recipe {recipe.name!r} prunes without a final_sparsity")
+    return scalar(schedule.final_sparsity)
+
+
+def _training_phase(config: RunConfig, recipe: RecipeSpec, n_train: int) -> tuple[TrainSpec,
+                                                                                 SchedulePlan]:
+    """The fine-tuning spec and the step plan (epochs, pruning targets) of a compress run."""
+    finetune = recipe.finetune
+    # A schedule that trains (agp, iterative) without a finetune block uses the baseline's
+    # optimizer settings.
+    spec = finetune or config.baseline.model_copy(update={"epochs": 0})
+    plan = build_schedule(recipe.schedule if recipe.prune is not None else None,
+                          final_sparsity=_final_sparsity(recipe),
+                          finetune_epochs=scalar(spec.epochs),
+                          steps_per_epoch=math.ceil(n_train / spec.batch_size))
+    return spec, plan
+
+
 def planned_steps(config: RunConfig) -> int:
     """How many optimizer steps ``config`` will take: the length of its progress bar."""
     task = get_task(config.task)
     n_train = len(task.load_data(0).y_train)
     if config.kind == "baseline":
         spec = config.baseline
-        return int(spec.epochs) * math.ceil(n_train / spec.batch_size)  # type: ignore[call-overload]
-    recipe = config.recipe
-    if recipe is None or recipe.sensitivity is not None:
+        return scalar(spec.epochs) * math.ceil(n_train / spec.batch_size)
+    if config.recipe is None or config.recipe.sensitivity is not None:
         return 0
-    spec = recipe.finetune or config.baseline
-    steps_per_epoch = math.ceil(n_train / spec.batch_size)
-    epochs = int(recipe.finetune.epochs) if recipe.finetune is not None else 0  # type: ignore[call-overload]
-    if recipe.prune is not None and recipe.prune.granularity != "nm":
-        final = float(recipe.schedule.final_sparsity)  # type: ignore[union-attr,arg-type]
-        epochs = build_schedule(recipe.schedule, final_sparsity=final, finetune_epochs=epochs,
-                                steps_per_epoch=steps_per_epoch).total_epochs
-    return epochs * steps_per_epoch
+    return _training_phase(config, config.recipe, n_train)[1].total_steps

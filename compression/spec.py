@@ -25,6 +25,19 @@ T = TypeVar("T")
 # A grid-able field takes one value or a non-empty list of values (a grid axis).
 Axis = Union[T, Annotated[list[T], Field(min_length=1)]]  # noqa: UP007 (needs a runtime Union)
 
+
+
+def scalar(value: T | list[T]) -> T:
+    """The value of a grid-able field of a resolved (expanded) config.
+
+    After ``expand`` every axis holds one value; a list here means the caller skipped
+    expansion, which is a bug, not a user error.
+    """
+    if isinstance(value, list):
+        raise TypeError(f"unexpanded grid axis {value!r}: expand the spec first")
+    return value
+
+
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegInt = Annotated[int, Field(ge=0)]
@@ -143,7 +156,7 @@ class LatencySpec(_Model):
     repeats: Annotated[int, Field(ge=3)] = 50
     threads: PositiveInt = 1
     runtimes: Annotated[list[Runtime], Field(min_length=1)] = Field(
-        default_factory=lambda: ["torch", "onnxruntime"]
+        default_factory=lambda: list[Runtime](["torch", "onnxruntime"])
     )
 
 
@@ -206,6 +219,18 @@ def _semantic_errors(spec: SweepSpec) -> Iterator[FieldError]:
             yield from _recipe_errors(variant, at)
 
 
+def _trains(recipe: RecipeSpec) -> bool:
+    """Whether a resolved recipe runs any optimizer steps (fine-tuning or a training schedule)."""
+    if recipe.finetune is not None and scalar(recipe.finetune.epochs) > 0:
+        return True
+    schedule = recipe.schedule
+    if schedule is None:
+        return False
+    if schedule.kind in ("agp", "polynomial"):
+        return bool(schedule.end_epoch)
+    return schedule.kind == "iterative" and scalar(schedule.epochs_per_step) > 0
+
+
 def _recipe_errors(recipe: RecipeSpec, at: str) -> Iterator[FieldError]:
     """Check one resolved (axis-free) recipe; pointers lead to the field in the submitted spec."""
     prune, schedule = recipe.prune, recipe.schedule
@@ -217,19 +242,17 @@ def _recipe_errors(recipe: RecipeSpec, at: str) -> Iterator[FieldError]:
         return
     if prune is None and recipe.quantize is None and recipe.distill is None:
         yield FieldError(at, "a recipe needs at least one of prune, quantize, distill, sensitivity")
-    trains = (recipe.finetune is not None and recipe.finetune.epochs != 0) or (
-        schedule is not None and (schedule.kind in ("agp", "polynomial") and bool(schedule.end_epoch)
-                                  or schedule.kind == "iterative" and schedule.epochs_per_step != 0))
-    for block in ("distill", "quantize"):
-        needs = block == "distill" or (recipe.quantize is not None and recipe.quantize.mode == "qat")
-        if getattr(recipe, block) is not None and needs and not trains:
-            yield FieldError(f"{at}/finetune", f"{block} needs training: a finetune block with epochs > 0")
+    if not _trains(recipe):
+        if recipe.distill is not None:
+            yield FieldError(f"{at}/finetune", "distill needs training: finetune with epochs > 0")
+        if recipe.quantize is not None and recipe.quantize.mode == "qat":
+            yield FieldError(f"{at}/finetune", "qat needs training: finetune with epochs > 0")
     if schedule is not None and prune is None:
         yield FieldError(f"{at}/schedule", "a schedule needs a prune block")
     if prune is None:
         return
     if prune.granularity == "nm":
-        if prune.n >= prune.m:
+        if scalar(prune.n) >= scalar(prune.m):
             yield FieldError(f"{at}/prune/n", f"N:M needs n < m, got {prune.n}:{prune.m}")
         if schedule is not None and schedule.final_sparsity is not None:
             yield FieldError(f"{at}/schedule/final_sparsity",
@@ -240,15 +263,15 @@ def _recipe_errors(recipe: RecipeSpec, at: str) -> Iterator[FieldError]:
     if schedule is None or schedule.final_sparsity is None:
         yield FieldError(f"{at}/schedule/final_sparsity", "pruning needs a final_sparsity")
         return
-    if schedule.initial_sparsity > schedule.final_sparsity:
+    if scalar(schedule.initial_sparsity) > scalar(schedule.final_sparsity):
         yield FieldError(f"{at}/schedule/initial_sparsity", "must not exceed final_sparsity")
     if schedule.kind in ("agp", "polynomial"):
-        end = schedule.end_epoch
+        end = None if schedule.end_epoch is None else scalar(schedule.end_epoch)
         if end is None:
             yield FieldError(f"{at}/schedule/end_epoch", f"{schedule.kind} needs an end_epoch")
-        elif end <= schedule.start_epoch:
+        elif end <= scalar(schedule.start_epoch):
             yield FieldError(f"{at}/schedule/end_epoch", "must be after start_epoch")
-        elif recipe.finetune is not None and recipe.finetune.epochs < end:
+        elif recipe.finetune is not None and scalar(recipe.finetune.epochs) < end:
             yield FieldError(f"{at}/finetune/epochs",
                              f"fine-tuning must last at least until end_epoch ({end})")
 
@@ -262,7 +285,8 @@ def _is_axis(annotation: Any) -> bool:
                for a in args)
 
 
-def _axes(model: BaseModel, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], list[Any]]]:
+def _axes(model: BaseModel,
+          prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], list[Any]]]:
     """Yield (path, values) for every grid axis in ``model``, in field declaration order."""
     for name, info in type(model).model_fields.items():
         value = getattr(model, name)
@@ -344,7 +368,8 @@ def expand(spec: SweepSpec) -> list[RunConfig]:
         axes = recipe_axes(recipe)
         for variant in expand_recipe(recipe):
             params = {path: _lookup(variant, path) for path, _ in axes}
-            label = ",".join(f"{p.rsplit('.', 1)[-1]}={_format_value(v)}" for p, v in params.items())
+            label = ",".join(f"{p.rsplit('.', 1)[-1]}={_format_value(v)}"
+                             for p, v in params.items())
             base = f"{recipe.name}[{label}]" if label else recipe.name
             runs.extend(
                 RunConfig(name=f"{base}@seed{seed}", kind="compress", seed=seed, recipe=variant,

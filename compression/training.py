@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from compression.spec import DistillSpec, OptimizerSpec, TrainSpec
+from compression.spec import DistillSpec, OptimizerSpec, TrainSpec, scalar
 from compression.tasks import DataSplits
 
 Emit = Callable[[str, int, float], None]
@@ -26,11 +26,12 @@ class RunCancelledError(Exception):
 
 def make_optimizer(params: list[nn.Parameter], spec: OptimizerSpec) -> torch.optim.Optimizer:
     """Build the optimizer a spec names (axes are resolved by then, so fields are scalars)."""
-    lr = float(spec.lr)  # type: ignore[arg-type]
-    if spec.name == "sgd":
+    lr = scalar(spec.lr)
+    name = spec.name  # a resolved axis: one of the literals
+    if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=spec.momentum,
                                weight_decay=spec.weight_decay)
-    if spec.name == "adamw":
+    if name == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=spec.weight_decay)
     return torch.optim.Adam(params, lr=lr, weight_decay=spec.weight_decay)
 
@@ -50,7 +51,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, target: torch.Tensor,
                       spec: DistillSpec) -> torch.Tensor:
     """alpha·T²·KL(teacher_T ‖ student_T) + (1 − alpha)·CE (Hinton et al. 2015)."""
-    t, alpha = float(spec.temperature), float(spec.alpha)  # type: ignore[arg-type]
+    t, alpha = scalar(spec.temperature), scalar(spec.alpha)
     soft = F.kl_div(F.log_softmax(student / t, dim=1), F.log_softmax(teacher / t, dim=1),
                     reduction="batchmean", log_target=True)
     return alpha * t * t * soft + (1.0 - alpha) * F.cross_entropy(student, target)
@@ -95,7 +96,7 @@ def train(model: nn.Module, data: DataSplits, cfg: TrainConfig, *, emit: Emit,
     total = cfg.epochs * steps_per_epoch
     generator = torch.Generator().manual_seed(cfg.seed)
     optimizer = make_optimizer(list(model.parameters()), cfg.spec.optimizer)
-    base_lr = float(cfg.spec.optimizer.lr)  # type: ignore[arg-type]
+    base_lr = scalar(cfg.spec.optimizer.lr)
     if cfg.teacher is not None:
         cfg.teacher.eval()
     model.train()
@@ -120,7 +121,7 @@ def train(model: nn.Module, data: DataSplits, cfg: TrainConfig, *, emit: Emit,
             else:
                 loss = F.cross_entropy(logits, y)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             if hooks.after_step is not None:
                 hooks.after_step(step)

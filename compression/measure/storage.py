@@ -120,7 +120,10 @@ def _decode(name: str, mask: torch.Tensor, values: torch.Tensor, shape: object) 
 
 
 def load_state(path: Path) -> dict[str, torch.Tensor]:
-    """Read a file written by ``save_state``, restoring every tensor bit for bit."""
+    """Read a file written by ``save_state``, restoring every tensor bit for bit.
+
+    Raises ``ArtifactFormatError`` for a file that is corrupt or was not written by us.
+    """
     meta, raw = _read(path)
     try:
         shapes = json.loads(meta.get(_SPARSE_KEY, "{}"))

@@ -82,8 +82,8 @@ class ChannelPruner:
 
     @property
     def layers(self) -> list[str]:
-        """Names of the layers whose output channels this pruner removes (group roots)."""
-        return [self._names[m] for m in self._original]
+        """Names of the layers whose output channels this pruner removes, in model order."""
+        return [name for m, name in self._names.items() if m in self._original]
 
     @property
     def skipped(self) -> list[str]:

@@ -145,8 +145,12 @@ def build_pruner(
     scope: Scope = _one(spec.scope, "scope")
     criterion: Criterion = _one(spec.criterion, "criterion")
     if granularity == "channel":
-        return ChannelPruner(model, example_inputs=example_inputs, classifier=classifier,
-                             exclude=spec.exclude, scope=scope, criterion=criterion)
+        channels = ChannelPruner(model, example_inputs=example_inputs, classifier=classifier,
+                                 exclude=spec.exclude, scope=scope, criterion=criterion)
+        if not channels.layers:
+            raise ImpossibleTargetError("no layer's output channels can be removed: all are "
+                                        "excluded, the classifier, or coupled to one")
+        return channels
     layers = prunable_layers(model, spec.exclude)
     if not layers:
         raise ImpossibleTargetError("no prunable (Linear/Conv) layer is left after exclude")

@@ -41,15 +41,24 @@ class DigitsCNN(nn.Sequential):
 
 
 class MNIST1DCNN(nn.Sequential):
-    """The MNIST-1D paper's CNN: three strided Conv1d layers of 25 channels and a linear head."""
+    """The MNIST-1D paper's CNN (three strided Conv1d layers, a linear head) with BatchNorm.
 
-    def __init__(self, channels: int = 25) -> None:
+    The paper's version (25 channels, no BatchNorm) reached 91-93% here depending on the seed;
+    BatchNorm and 32 channels make it 95-96% (measured, see docs/benchmarks.md) and give the
+    channel pruner conv-bn couplings to respect.
+    """
+
+    def __init__(self, channels: int = 32) -> None:
         super().__init__()
         self.conv1 = nn.Conv1d(1, channels, 5, stride=2, padding=1)
+        self.bn1 = nn.BatchNorm1d(channels)
         self.relu1 = nn.ReLU()
         self.conv2 = nn.Conv1d(channels, channels, 3, stride=2, padding=1)
+        self.bn2 = nn.BatchNorm1d(channels)
         self.relu2 = nn.ReLU()
         self.conv3 = nn.Conv1d(channels, channels, 3, stride=2, padding=1)
+        self.bn3 = nn.BatchNorm1d(channels)
         self.relu3 = nn.ReLU()
         self.flatten = nn.Flatten()
+        # Length 40 -> 19 -> 10 -> 5 after the three stride-2 convolutions.
         self.classifier = nn.Linear(channels * 5, 10)

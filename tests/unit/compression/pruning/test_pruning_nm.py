@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 from torch import nn
@@ -22,7 +24,9 @@ def _groups_along_input(tensor: torch.Tensor, m: int) -> torch.Tensor:
     [lambda: nn.Linear(16, 6), lambda: nn.Conv1d(8, 5, 3), lambda: nn.Conv2d(16, 4, (3, 2))],
     ids=["linear", "conv1d", "conv2d"],
 )
-def test_keeps_n_largest_of_every_m_input_weights(n: int, m: int, layer_fn) -> None:  # type: ignore[no-untyped-def]
+def test_keeps_n_largest_of_every_m_input_weights(
+    n: int, m: int, layer_fn: Callable[[], nn.Module]
+) -> None:
     torch.manual_seed(n * 10 + m)
     layer = layer_fn()
     masks, skipped = nm_masks({"l": layer}, n, m)

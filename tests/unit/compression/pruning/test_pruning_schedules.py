@@ -8,7 +8,7 @@ import pytest
 
 from compression.errors import UnsupportedRecipeError
 from compression.pruning import SchedulePlan, build_schedule
-from compression.spec import ScheduleSpec
+from compression.spec import ScheduleKind, ScheduleSpec
 
 pytestmark = pytest.mark.unit
 
@@ -100,11 +100,11 @@ def test_polynomial_reaches_final_when_frequency_divides_the_span() -> None:
 
 
 @pytest.mark.parametrize("kind", ["agp", "polynomial"])
-def test_ramps_need_an_end_epoch_after_the_start(kind: str) -> None:
+def test_ramps_need_an_end_epoch_after_the_start(kind: ScheduleKind) -> None:
     with pytest.raises(UnsupportedRecipeError):
-        _plan(ScheduleSpec(kind=kind), 0.5, 5, 10)  # type: ignore[arg-type]
+        _plan(ScheduleSpec(kind=kind), 0.5, 5, 10)
     with pytest.raises(UnsupportedRecipeError):
-        _plan(ScheduleSpec(kind=kind, start_epoch=3, end_epoch=3), 0.5, 5, 10)  # type: ignore[arg-type]
+        _plan(ScheduleSpec(kind=kind, start_epoch=3, end_epoch=3), 0.5, 5, 10)
 
 
 def test_grid_axes_must_be_expanded_first() -> None:
