@@ -23,7 +23,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("quick")
     out = tmp / "results.json"
     result = CliRunner().invoke(app, ["local", str(QUICK), "--out", str(out),
-                                      "--workdir", str(tmp / "artifacts")])
+                                      "--workdir", str(tmp / "artifacts")],
+                               env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "results" in result.output and "speedup" in result.output
     data: dict[str, Any] = json.loads(out.read_text())

@@ -1,0 +1,94 @@
+"""The runner: one run config in, a measured summary and artifacts out; typed user errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from compression.errors import CompressionError, UnknownTaskError, UnsupportedRecipeError
+from compression.measure import load_state
+from compression.runner import RunResult, compress_model, execute_run, planned_steps
+from compression.spec import RunConfig, expand, parse_spec
+from compression.tasks import get_task
+
+pytestmark = pytest.mark.unit
+FAST_LATENCY = {"batch_sizes": [1, 8], "warmup": 1, "repeats": 3, "runtimes": ["torch"]}
+
+
+def configs(*recipes: dict[str, Any], task: str = "digits-mlp") -> list[RunConfig]:
+    return expand(parse_spec({
+        "name": "t", "task": task, "seeds": [0],
+        "baseline": {"epochs": 3, "optimizer": {"lr": 3e-3}},
+        "recipes": list(recipes), "measure": {"latency": FAST_LATENCY},
+    }))
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    config = configs()[0]
+    points: list[tuple[str, int, float]] = []
+    result = execute_run(config, workdir=tmp_path_factory.mktemp("base"),
+                         emit=lambda k, s, v: points.append((k, s, v)))
+    assert len([p for p in points if p[0] == "train/loss"]) == planned_steps(config)
+    return result
+
+
+def test_baseline_trains_measures_and_saves(baseline: RunResult) -> None:
+    s = baseline.summary
+    assert s["accuracy"] > 0.85 and s["accuracy_drop"] == 0.0
+    assert s["sparsity"] == 0.0 and s["params_nonzero"] == s["params_total"]
+    assert s["speedup"]["torch"] == {"1": 1.0, "8": 1.0}
+    state = load_state(baseline.weights)
+    assert state["fc1.weight"].shape == (300, 64)
+
+
+def test_one_shot_prune_keeps_masked_weights_zero_through_fine_tuning(
+        baseline: RunResult, tmp_path: Path) -> None:
+    config = configs({"name": "os", "prune": {"granularity": "unstructured", "scope": "layer"},
+                      "schedule": {"kind": "one_shot", "final_sparsity": 0.8},
+                      "finetune": {"epochs": 2, "optimizer": {"name": "adam", "lr": 1e-3}}})[1]
+    points: list[tuple[str, int, float]] = []
+    result = execute_run(config, workdir=tmp_path, baseline_weights=baseline.weights,
+                         emit=lambda k, s, v: points.append((k, s, v)))
+    actual = [v for k, _, v in points if k == "sparsity/actual"]
+    assert actual and all(v == pytest.approx(0.8, abs=1e-3) for v in actual)
+    assert result.summary["sparsity"] == pytest.approx(0.8, abs=1e-3)
+    assert result.summary["pruning"]["achieved"] == pytest.approx(0.8, abs=1e-3)
+    weights = load_state(result.weights)["fc1.weight"]
+    assert float((weights == 0).float().mean()) == pytest.approx(0.8, abs=1e-3)
+
+
+def test_distillation_changes_the_student(baseline: RunResult) -> None:
+    recipe = {"name": "r", "prune": {"granularity": "unstructured"},
+              "schedule": {"kind": "one_shot", "final_sparsity": 0.9},
+              "finetune": {"epochs": 2}}
+    plain = configs(recipe)[1]
+    distilled = configs({**recipe, "distill": {"temperature": 4.0, "alpha": 0.9}})[1]
+    task = get_task("digits-mlp")
+    data = task.load_data(0)
+    dense = task.build_model()
+    from compression.measure import load_into
+
+    load_into(dense, load_state(baseline.weights))
+    models = []
+    for config in (plain, distilled):
+        assert config.recipe is not None
+        model, _ = compress_model(config, config.recipe, task, data, dense, emit=lambda *a: None)
+        models.append(model.state_dict()["fc2.weight"])
+    assert not torch.allclose(models[0], models[1])
+
+
+def test_user_errors_are_typed(baseline: RunResult, tmp_path: Path) -> None:
+    unknown = configs()[0].model_copy(update={"task": "no-such-task"})
+    with pytest.raises(UnknownTaskError):
+        execute_run(unknown, workdir=tmp_path, emit=lambda *a: None)
+    quant = configs({"name": "q", "quantize": {"mode": "ptq_dynamic"}})[1]
+    with pytest.raises(UnsupportedRecipeError):
+        execute_run(quant, workdir=tmp_path, emit=lambda *a: None,
+                    baseline_weights=baseline.weights)
+    prune = configs({"name": "p", "prune": {}, "schedule": {"final_sparsity": 0.5}})[1]
+    with pytest.raises(CompressionError, match="baseline"):
+        execute_run(prune, workdir=tmp_path, emit=lambda *a: None)
