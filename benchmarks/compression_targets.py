@@ -58,7 +58,10 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, tuple[float, fl
     return out
 
 
-def print_sweep(console: Console, name: str, agg: dict[str, dict[str, tuple[float, float]]]) -> None:
+Aggregate = dict[str, dict[str, tuple[float, float]]]
+
+
+def print_sweep(console: Console, name: str, agg: Aggregate) -> None:
     table = Table(title=f"{name} (mean ± std over seeds)")
     cols = ["recipe", "n", "accuracy %", "drop pt", "sparsity %", "stored/dense",
             "MACs eff/dense", "speedup torch b64", "speedup ORT b64"]

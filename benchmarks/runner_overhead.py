@@ -2,8 +2,9 @@
 
 Both sides fine-tune the same 90%-sparse digits-mlp (same data, batch size, optimizer, seed)
 and both re-apply the pruning mask after every optimizer step and compute a validation
-accuracy after every epoch, which is the work any prune-retrain loop must do. The runner side goes through ``compress_model`` (schedule, pruner
-hooks, metric emission into a list as ``squeezelab local`` does). The two alternate, so machine
+accuracy after every epoch, which is the work any prune-retrain loop must do. The runner side
+goes through ``compress_model`` (schedule, pruner hooks, metric emission into a list as
+``squeezelab local`` does). The two alternate, so machine
 noise hits both alike; the figure is the median of the per-pair ratios.
 
     .venv/bin/python benchmarks/runner_overhead.py [--epochs 3] [--pairs 7] [--threads 1]
@@ -81,8 +82,9 @@ def main() -> None:
     masks = magnitude_masks(prunable_layers(dense), 0.9, scope="layer", criterion="l1")
 
     runner_s, plain_s = [], []
+    points: list[tuple[str, int, float]] = []
     for _ in range(args.pairs):
-        points: list[tuple[str, int, float]] = []
+        points.clear()
         start = time.perf_counter()
         compress_model(config, recipe, task, data, dense,
                        emit=lambda k, s, v: points.append((k, s, v)))

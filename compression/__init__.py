@@ -1,1 +1,1 @@
-"""squeezelab's compression engine: a pure PyTorch library (spec, tasks, pruning, measurement, runner)."""
+"""squeezelab's compression engine: spec, tasks, pruning, measurement and the runner."""
