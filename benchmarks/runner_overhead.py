@@ -36,6 +36,7 @@ def plain_loop(model: torch.nn.Module, data: DataSplits, spec: TrainSpec, epochs
                seed: int, masks: dict[str, torch.Tensor]) -> None:
     """What a user would write by hand: shuffle, forward, loss, backward, step, re-mask."""
     layers = prunable_layers(model)
+    keep = {name: mask.float() for name, mask in masks.items()}  # the fast idiom
     generator = torch.Generator().manual_seed(seed)
     optimizer = make_optimizer(list(model.parameters()), spec.optimizer)
     n, bs = len(data.y_train), spec.batch_size
@@ -49,7 +50,7 @@ def plain_loop(model: torch.nn.Module, data: DataSplits, spec: TrainSpec, epochs
             loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             with torch.no_grad():
-                for name, mask in masks.items():
+                for name, mask in keep.items():
                     layers[name].weight.mul_(mask)
             float(loss.detach())  # the runner reads the loss every step too
         model.eval()
@@ -60,7 +61,7 @@ def plain_loop(model: torch.nn.Module, data: DataSplits, spec: TrainSpec, epochs
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--pairs", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()

@@ -109,8 +109,9 @@ def train(model: nn.Module, data: DataSplits, cfg: TrainConfig, *, emit: Emit,
             if hooks.before_step is not None and hooks.before_step(step):
                 optimizer = make_optimizer(list(model.parameters()), cfg.spec.optimizer)
             lr = _lr_at(cfg.spec, base_lr, step, total)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            if lr != optimizer.param_groups[0]["lr"]:
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
             idx = order[i:i + bs]
             x, y = data.x_train[idx], data.y_train[idx]
             logits = model(x)
