@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the aggregated figures here")
     args = parser.parse_args()
     torch.set_num_threads(2)  # training threads; the latency harness pins its own
-    console = Console()
+    console = Console(width=200)  # tables stay whole when piped to a file
     everything: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.only or SWEEPS:

@@ -106,7 +106,7 @@ def main() -> None:
                   f"{min(plain_s) / args.epochs:.4f}")
     table.add_row("squeezelab runner", f"{statistics.median(runner_s) / args.epochs:.4f}",
                   f"{min(runner_s) / args.epochs:.4f}")
-    console = Console()
+    console = Console(width=200)  # tables stay whole when piped to a file
     console.print(table)
     console.print(f"runner / plain (median of per-pair ratios): {statistics.median(ratios):.3f}x"
                   f"   target <= 1.10x   machine: {hardware_fingerprint(args.threads)['cpu']}")

@@ -11,7 +11,15 @@ import torch
 from torch import nn
 
 from compression.measure.hardware import hardware_fingerprint
-from compression.measure.latency import LatencySubject, measure_latency
+from compression.measure.latency import (
+    LatencySubject,
+    _ort_call,
+    _ort_session,
+    _torch_call,
+    measure_latency,
+    percentile,
+    time_interleaved,
+)
 from compression.measure.macs import count_macs
 from compression.measure.onnx_export import export_onnx
 from compression.measure.stats import weight_stats
@@ -110,3 +118,71 @@ def measure_model(
         "hardware": hardware_fingerprint(latency.threads),
     }
     return Measurement(summary=summary, artifacts=artifacts)
+
+
+def measure_int8_onnx(
+    model: nn.Module,
+    int8_path: Path,
+    *,
+    dense_model: nn.Module,
+    prunable: Sequence[str],
+    input_shape: tuple[int, ...],
+    latency: LatencySpec,
+) -> tuple[Measurement, dict[str, dict[str, dict[str, float]]]]:
+    """Measure an int8 ONNX model (run by ONNX Runtime) against the fp32 dense model.
+
+    ``model`` is the fp32 model the int8 file was made from (sparsity and MACs are counted on
+    it). The int8 model, the dense model in ONNX Runtime and (when ``latency.runtimes`` names
+    torch) the dense model in torch are timed interleaved in this process. Returns the
+    measurement, whose latency and speedup are keyed by "onnxruntime" (the only runtime the
+    int8 file runs on), and the dense fp32 figures per runtime.
+    """
+    stats = weight_stats(model, dense_model=dense_model, prunable=prunable)
+    dense_macs, _ = count_macs(dense_model, _example(dense_model, input_shape, 1))
+    _, effective_macs = count_macs(model, _example(model, input_shape, 1))
+    generator = torch.Generator().manual_seed(0)
+    inputs = {b: torch.randn((b, *input_shape), generator=generator) for b in latency.batch_sizes}
+    timed: dict[str, dict[int, list[float]]] = {}
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(latency.threads)
+    was_training = dense_model.training
+    dense_model.eval()
+    try:
+        with tempfile.TemporaryDirectory(prefix="squeezelab-measure-") as scratch:
+            dense_onnx = export_onnx(dense_model, _example(dense_model, input_shape,
+                                                           _EXPORT_BATCH), Path(scratch) / "d.onnx")
+            sessions = {"int8": _ort_session(int8_path, latency.threads),
+                        "onnxruntime": _ort_session(dense_onnx, latency.threads)}
+            for batch_size, batch in inputs.items():
+                calls = {name: _ort_call(s, batch) for name, s in sessions.items()}
+                if "torch" in latency.runtimes:
+                    calls["torch"] = _torch_call(dense_model, batch)
+                with torch.inference_mode():
+                    samples = time_interleaved(calls, warmup=latency.warmup,
+                                               repeats=latency.repeats)
+                for name, ms in samples.items():
+                    timed.setdefault(name, {})[batch_size] = ms
+    finally:
+        torch.set_num_threads(threads_before)
+        dense_model.train(was_training)
+
+    def figures(name: str) -> dict[str, dict[str, float]]:
+        return {str(b): {"p50": percentile(ms, 50), "p90": percentile(ms, 90)}
+                for b, ms in timed[name].items()}
+
+    int8 = figures("int8")
+    fp32 = {name: figures(name) for name in timed if name != "int8"}
+    summary: dict[str, object] = {
+        "sparsity": stats.sparsity,
+        "layer_sparsity": dict(stats.layer_sparsity),
+        "params_total": stats.params_total,
+        "params_nonzero": stats.params_nonzero,
+        "size_bytes": {"dense_fp32": dense_fp32_bytes(dense_model),
+                       "stored": int8_path.stat().st_size},
+        "macs": {"dense": dense_macs, "effective": effective_macs},
+        "latency_ms": {"onnxruntime": int8},
+        "speedup": {"onnxruntime": {b: fp32["onnxruntime"][b]["p50"] / f["p50"]
+                                    for b, f in int8.items()}},
+        "hardware": hardware_fingerprint(latency.threads),
+    }
+    return Measurement(summary=summary, artifacts=[int8_path]), fp32

@@ -1,0 +1,1 @@
+"""squeezelab API service: FastAPI routes -> services (state machine) -> SQLAlchemy ORM."""

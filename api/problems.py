@@ -1,0 +1,116 @@
+"""The one place where errors become ``application/problem+json`` (RFC 9457) responses."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.errors import ApiError, InvalidInputError, Violation
+from compression.errors import InvalidSpecError
+
+log = logging.getLogger("squeezelab.api")
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://squeezelab.dev/problems/"
+
+
+def problem_body(status: int, slug: str, title: str, detail: str, instance: str,
+                 request_id: str, violations: list[Violation] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status,
+                            "detail": detail, "instance": instance, "request_id": request_id}
+    if violations:
+        body["errors"] = [{"pointer": v.pointer, "detail": v.message} for v in violations]
+    return body
+
+
+def problem_bytes(status: int, slug: str, title: str, detail: str, instance: str,
+                  request_id: str) -> bytes:
+    """A problem body for middleware that answers before the app runs."""
+    return json.dumps(problem_body(status, slug, title, detail, instance, request_id)).encode()
+
+
+def _request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", ""))
+
+
+def _respond(request: Request, status: int, slug: str, title: str, detail: str,
+             violations: list[Violation] | None = None,
+             headers: dict[str, str] | None = None) -> JSONResponse:
+    rid = _request_id(request)
+    body = problem_body(status, slug, title, detail, request.url.path, rid, violations)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM,
+                        headers={**(headers or {}), "X-Request-ID": rid})
+
+
+def pointer(loc: tuple[int | str, ...] | list[int | str]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in loc)
+
+
+def _validation_violations(exc: RequestValidationError) -> list[Violation]:
+    violations = []
+    for err in exc.errors():
+        loc = list(err.get("loc", ()))
+        # The first element says where the value came from (body, query, path, header).
+        where = f"{loc[0]}:" if loc and loc[0] != "body" else ""
+        violations.append(Violation(where + pointer(loc[1:]), str(err.get("msg", "invalid"))))
+    return violations
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)  # registered for ApiError only
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return _respond(request, exc.status, exc.slug, exc.title, exc.detail, exc.violations,
+                    headers)
+
+
+async def _invalid_spec(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidSpecError)
+    violations = [Violation(e.pointer, e.message) for e in exc.errors]
+    return _respond(request, 422, "invalid-spec", "Invalid sweep spec",
+                    f"the sweep spec has {len(violations)} invalid field(s)", violations)
+
+
+async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    err = InvalidInputError("the request does not match the schema",
+                            _validation_violations(exc))
+    return await _api_error(request, err)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    return _respond(request, exc.status_code, slug, title, str(exc.detail),
+                    headers=dict(exc.headers or {}))
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if exc.connection_invalidated or "connect" in str(exc.orig).lower():
+        log.warning("database unavailable (request %s)", _request_id(request))
+        return _respond(request, 503, "unavailable", "Service unavailable",
+                        "the database is unavailable; retry later", headers={"Retry-After": "5"})
+    return await _unexpected(request, exc)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error (request %s)", _request_id(request), exc_info=exc)
+    return _respond(request, 500, "internal", "Internal server error",
+                    "an unexpected error occurred; quote the request id when reporting it")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every error the app can raise to problem+json, once."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(InvalidSpecError, _invalid_spec)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,93 @@
+"""Run request/response models and the run summary contract (design.md, "Run summary")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+WorkerId = Field(min_length=1, max_length=128, pattern=r"^[\w.:@\-]+$",
+                 examples=["worker-cpu-1:4242"])
+
+
+class RunSummary(BaseModel):
+    """The final figures of a run; extra keys (e.g. a sensitivity table) are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    accuracy: float | None = Field(default=None, examples=[0.971])
+    baseline_accuracy: float | None = None
+    accuracy_drop: float | None = None
+    sparsity: float | None = None
+    layer_sparsity: dict[str, float] | None = None
+    params_total: int | None = None
+    params_nonzero: int | None = None
+    size_bytes: dict[str, int] | None = Field(default=None,
+                                              examples=[{"dense_fp32": 1064000, "stored": 212000}])
+    macs: dict[str, int] | None = None
+    latency_ms: dict[str, dict[str, dict[str, float]]] | None = Field(
+        default=None, examples=[{"torch": {"64": {"p50": 0.41, "p90": 0.47}}}])
+    speedup: dict[str, dict[str, float]] | None = None
+    hardware: dict[str, Any] | None = None
+
+
+class RunError(BaseModel):
+    type: str = Field(min_length=1, max_length=128, examples=["ImpossibleTargetError"])
+    message: str = Field(max_length=10_000)
+    traceback: str | None = Field(default=None, max_length=100_000)
+
+
+class RunPublic(BaseModel):
+    id: int
+    sweep_id: int
+    name: str
+    variant: str
+    kind: Literal["baseline", "compress"]
+    status: RunStatus
+    seed: int
+    queue: str
+    config: dict[str, Any]
+    config_hash: str
+    baseline_key: str
+    depends_on_id: int | None
+    attempt: int
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    cancel_requested: bool
+    summary: dict[str, Any] | None
+    error: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+class RunsPublic(BaseModel):
+    items: list[RunPublic]
+    next_cursor: str | None
+
+
+class RunClaim(BaseModel):
+    worker_id: str = WorkerId
+
+
+class RunHeartbeat(BaseModel):
+    worker_id: str = WorkerId
+
+
+class HeartbeatPublic(BaseModel):
+    cancel: bool = Field(description="true when the run was cancelled: stop and report")
+    lease_expires_at: datetime | None
+
+
+class RunComplete(BaseModel):
+    worker_id: str = WorkerId
+    summary: RunSummary
+
+
+class RunFail(BaseModel):
+    worker_id: str = WorkerId
+    error: RunError
+    retryable: bool = Field(default=False,
+                            description="transport/infrastructure errors; user errors are not")

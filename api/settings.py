@@ -1,0 +1,34 @@
+"""Settings of the API process, read from ``SQUEEZELAB_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the API process is configured with; injected, never read at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="SQUEEZELAB_", extra="ignore")
+
+    database_url: str = "sqlite:///.squeezelab/squeezelab.db"
+    # "off" only for local embedded use: every request then acts as an admin.
+    auth: Literal["on", "off"] = "on"
+    # When set, this token is stored (hashed) as an admin token at startup.
+    admin_token: SecretStr | None = None
+    artifact_dir: Path = Path(".squeezelab/artifacts")
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    max_artifact_bytes: int = Field(default=2 * 1024 * 1024 * 1024, gt=0)
+    lease_seconds: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+    max_metric_batch: int = Field(default=10_000, ge=1)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, built once from the environment."""
+    return Settings()

@@ -1,0 +1,203 @@
+"""Int8 ONNX models made with ONNX Runtime's quantization tool, and run with ONNX Runtime.
+
+Why ONNX Runtime (measured on a 2-core AMD EPYC with AVX2 and no VNNI, see
+benchmarks/quantization.py and docs/benchmarks.md, "Quantization"):
+
+- ``torch.ao.quantization`` (eager) is deprecated and its int8 modules cannot be exported to
+  ONNX or stored as safetensors (packed parameters); its dynamic int8 was slower than ORT's on
+  every model measured, and its static int8 was slower than fp32 on the digits CNN.
+- torchao's PT2E flow (X86InductorQuantizer) only pays off under ``torch.compile`` with
+  Inductor, which needs a C++ toolchain on every worker and tens of seconds of compilation per
+  model and batch shape; torchao's eager int8 tensor subclasses were about 20x slower than fp32.
+- ONNX Runtime's int8 kernels were the fastest int8 of the three, and the quantized model is
+  an ONNX file: protobuf, loaded without unpickling anything, with int8 weights on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from onnx import helper, numpy_helper
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    CalibrationMethod,
+    QuantFormat,
+    QuantType,
+    quantize_dynamic,
+    quantize_static,
+)
+
+from compression.errors import ArtifactFormatError, UnsupportedRecipeError
+
+
+@dataclass(frozen=True)
+class Int8Settings:
+    """How weights and activations are quantized for one CPU family.
+
+    activation: ``uint8`` (asymmetric) or ``int8``. Weights are always int8, symmetric, so a
+        pruned (zero) weight is exactly 0 after quantization.
+    reduce_range: 7-bit weights. AVX2 without VNNI multiplies u8×s8 pairs with VPMADDUBSW,
+        whose 16-bit sums saturate with full-range weights (ONNX Runtime's documentation);
+        7-bit weights cannot saturate. VNNI CPUs do not need it.
+    per_channel: one weight scale per output channel (static mode).
+    """
+
+    activation: str = "uint8"
+    reduce_range: bool = True
+    per_channel: bool = True
+
+
+# Backends a recipe may name (QuantizeSpec.backend).
+BACKENDS: dict[str, Int8Settings] = {
+    "x86": Int8Settings(),
+    "x86_vnni": Int8Settings(reduce_range=False),
+}
+
+
+def settings_for(backend: str) -> Int8Settings:
+    """The settings of a backend name; ``UnsupportedRecipeError`` for an unknown one."""
+    try:
+        return BACKENDS[backend]
+    except KeyError:
+        raise UnsupportedRecipeError(
+            f"unknown quantization backend {backend!r}; known: {', '.join(sorted(BACKENDS))}"
+        ) from None
+
+
+def linear_as_matmul(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Rewrite ``Gemm(x, W, b)`` nodes with a constant ``W`` as ``MatMul`` + ``Add``, in place.
+
+    torch exports ``nn.Linear`` as Gemm, but ONNX Runtime's dynamic quantizer only quantizes
+    MatMul (its IntegerOps registry has no Gemm). Gemm nodes with alpha/beta other than 1 or a
+    transposed input are left as they are.
+    """
+    graph = model.graph
+    constants = {init.name: init for init in graph.initializer}
+    nodes: list[onnx.NodeProto] = []
+    for node in graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        plain = attrs.get("alpha", 1.0) == 1.0 and attrs.get("beta", 1.0) == 1.0
+        if node.op_type != "Gemm" or not plain or attrs.get("transA", 0) or \
+                node.input[1] not in constants:
+            nodes.append(node)
+            continue
+        weight = numpy_helper.to_array(constants[node.input[1]])
+        if attrs.get("transB", 0):
+            weight = np.ascontiguousarray(weight.T)
+        weight_name = f"{node.input[1]}_matmul"
+        graph.initializer.append(numpy_helper.from_array(weight, weight_name))
+        has_bias = len(node.input) > 2 and node.input[2] != ""
+        product = f"{node.output[0]}_matmul" if has_bias else node.output[0]
+        nodes.append(helper.make_node("MatMul", [node.input[0], weight_name], [product],
+                                      name=f"{node.name}_matmul"))
+        if has_bias:
+            nodes.append(helper.make_node("Add", [product, node.input[2]], [node.output[0]],
+                                          name=f"{node.name}_bias"))
+    del graph.node[:]
+    graph.node.extend(nodes)
+    used = {name for node in graph.node for name in node.input}
+    unused = [init for init in graph.initializer if init.name not in used]
+    for init in unused:
+        graph.initializer.remove(init)
+    return model
+
+
+class _Batches(CalibrationDataReader):  # type: ignore[misc]  # untyped base class
+    """Feeds calibration batches to ONNX Runtime's calibrator."""
+
+    def __init__(self, input_name: str, batches: Iterable[torch.Tensor]) -> None:
+        self._feeds: Iterator[dict[str, np.ndarray[Any, Any]]] = (
+            {input_name: b.detach().cpu().numpy().astype(np.float32)} for b in batches)
+
+    def get_next(self) -> dict[str, np.ndarray[Any, Any]] | None:
+        return next(self._feeds, None)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """ORT's quantizer logs and prints advice for every model; a worker log does not need it."""
+    logger = logging.getLogger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _input_name(model: onnx.ModelProto) -> str:
+    return str(model.graph.input[0].name)
+
+
+def quantize_onnx_dynamic(fp32_path: Path, out_path: Path, settings: Int8Settings) -> Path:
+    """Int8 weights for every Linear (MatMul); activations quantized on the fly per batch."""
+    model = linear_as_matmul(onnx.load(str(fp32_path)))
+    with _quiet():
+        quantize_dynamic(model, str(out_path), op_types_to_quantize=["MatMul"],
+                         weight_type=QuantType.QInt8, reduce_range=settings.reduce_range,
+                         per_channel=False)
+    return out_path
+
+
+def quantize_onnx_static(fp32_path: Path, out_path: Path, settings: Int8Settings,
+                         calibration: Iterable[torch.Tensor]) -> Path:
+    """QDQ int8 model: conv and linear layers, activation ranges calibrated on ``calibration``."""
+    model = onnx.load(str(fp32_path))
+    reader = _Batches(_input_name(model), calibration)
+    activation = QuantType.QUInt8 if settings.activation == "uint8" else QuantType.QInt8
+    with _quiet():
+        quantize_static(model, str(out_path), reader, quant_format=QuantFormat.QDQ,
+                        per_channel=settings.per_channel, reduce_range=settings.reduce_range,
+                        activation_type=activation, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax,
+                        # An int32 bias comes with its own scale and zero-point tensors, which
+                        # push a small model's file over 30% of fp32; an fp32 bias measured as
+                        # fast (ORT's fused kernels take either) and keeps the file at ~28%.
+                        extra_options={"WeightSymmetric": True, "QuantizeBias": False})
+    return out_path
+
+
+def int8_weights(path: Path) -> dict[str, np.ndarray[Any, Any]]:
+    """The int8 initializers (quantized weights) of a quantized ONNX file, by name."""
+    model = onnx.load(str(path))
+    arrays = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    return {name: a for name, a in arrays.items() if a.dtype == np.int8 and a.ndim >= 2}
+
+
+class OnnxClassifier:
+    """A classifier saved as ONNX, run with ONNX Runtime on the CPU: logits in, logits out."""
+
+    def __init__(self, path: Path, *, threads: int = 1) -> None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT raises its own untyped errors for a bad file
+            raise ArtifactFormatError(f"{path} is not a loadable ONNX model: {exc}") from None
+        self.input_name = str(self.session.get_inputs()[0].name)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        feed = {self.input_name: x.detach().cpu().numpy().astype(np.float32)}
+        return torch.from_numpy(self.session.run(None, feed)[0])
+
+    def accuracy(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048) -> float:
+        """Top-1 accuracy as a fraction."""
+        correct = 0
+        for i in range(0, len(y), batch_size):
+            logits = self(x[i:i + batch_size])
+            correct += int((logits.argmax(1) == y[i:i + batch_size]).sum())
+        return correct / max(len(y), 1)
