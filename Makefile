@@ -38,7 +38,7 @@ test: lint typecheck contracts pytest
 
 bench: install
 	$(BIN)/python benchmarks/runner_overhead.py
-	$(BIN)/python benchmarks/pruning_results.py
+	$(BIN)/python benchmarks/compression_targets.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .squeezelab

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -36,7 +37,7 @@ class _Bars:
 
     def run_started(self, config: RunConfig) -> None:
         total = max(planned_steps(config), 1)
-        self.ids[config.name] = self.progress.add_task(config.name, total=total)
+        self.ids[config.name] = self.progress.add_task(escape(config.name), total=total)
 
     def metric(self, config: RunConfig, key: str, step: int, value: float) -> None:
         if key == "train/loss":
@@ -45,10 +46,10 @@ class _Bars:
     def run_finished(self, record: RunRecord) -> None:
         task_id = self.ids.get(record.name)
         if task_id is None:  # skipped before it started
-            task_id = self.ids[record.name] = self.progress.add_task(record.name, total=1)
+            task_id = self.ids[record.name] = self.progress.add_task(escape(record.name), total=1)
         mark = {"succeeded": "[green]✓[/]", "failed": "[red]✗[/]"}.get(record.status, "–")
         total = self.progress.tasks[task_id].total or 1
-        self.progress.update(task_id, completed=total, description=f"{mark} {record.name}")
+        self.progress.update(task_id, completed=total, description=f"{mark} {escape(record.name)}")
 
 
 def _fmt_bytes(n: float) -> str:
@@ -80,11 +81,11 @@ def results_table(runs: list[dict[str, Any]]) -> Table:
         s = run.get("summary") or {}
         if not s:
             message = (run.get("error") or {}).get("message", "")
-            table.add_row(run["name"], f"[red]{run['status']}[/]", message[:60], "", "", "", "",
-                          "")
+            table.add_row(escape(run["name"]), f"[red]{run['status']}[/]", escape(message[:60]),
+                          "", "", "", "", "")
             continue
         p50, speed = _p50(s, run["kind"])
-        table.add_row(run["name"], run["status"], f"{100 * s['accuracy']:.2f}%",
+        table.add_row(escape(run["name"]), run["status"], f"{100 * s['accuracy']:.2f}%",
                       f"{100 * s['accuracy_drop']:+.2f}", f"{100 * s['sparsity']:.1f}%",
                       _fmt_bytes(s["size_bytes"]["stored"]), p50, speed)
     return table
@@ -97,7 +98,7 @@ def run(spec_path: Path, *, out: Path, workdir: Path | None) -> int:
     except InvalidSpecError as exc:
         console.print(f"[red]invalid spec[/] {spec_path}:")
         for e in exc.errors:
-            console.print(f"  {e.pointer or '/'}: {e.message}")
+            console.print(f"  {e.pointer or '/'}: {escape(e.message)}")
         return 2
     safe_name = re.sub(r"[^\w.-]", "_", spec.name)
     workdir = workdir or Path(".squeezelab") / "local" / safe_name

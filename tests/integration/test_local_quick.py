@@ -27,6 +27,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                                env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "results" in result.output and "speedup" in result.output
+    assert "agp@seed0" in result.output and "two-of-four@seed0" in result.output
     data: dict[str, Any] = json.loads(out.read_text())
     return data
 
