@@ -1,7 +1,7 @@
 """Pruning: unstructured, N:M and channel pruning, sparsity schedules and layer sensitivity."""
 
 from compression.pruning.channel import ChannelPruner
-from compression.pruning.masks import MaskSet
+from compression.pruning.masks import MaskSet, clear_negative_zeros
 from compression.pruning.nm import nm_masks
 from compression.pruning.pruner import NMPruner, Pruner, UnstructuredPruner, build_pruner
 from compression.pruning.schedules import SchedulePlan, build_schedule
@@ -20,6 +20,7 @@ __all__ = [
     "UnstructuredPruner",
     "build_pruner",
     "build_schedule",
+    "clear_negative_zeros",
     "magnitude_masks",
     "nm_masks",
     "prunable_layers",

@@ -56,10 +56,10 @@ class MaskSet:
         """Zero every masked weight in place."""
         with torch.no_grad():
             for name, (layer, _) in self._entries.items():
-                # x * 0 is -0.0 for negative x; adding +0.0 turns it into +0.0 and leaves every
-                # other value as it is, so pruned weights are exactly +0.0 (the sparse file
-                # format keeps -0.0 as a value). A NaN weight stays NaN: training diverged.
-                weight_of(layer).mul_(self._keep[name]).add_(0.0)
+                # One multiply per layer on the hot path: a negative weight becomes -0.0, which
+                # equals 0; clear_negative_zeros() makes them +0.0 once, before saving. A NaN
+                # weight stays NaN: training diverged.
+                weight_of(layer).mul_(self._keep[name])
 
     def counts(self) -> tuple[int, int]:
         """(zero weights, total weights) over the masked layers."""
@@ -74,3 +74,15 @@ class MaskSet:
         """Zero fraction of the weights of the masked layers (0.0 when there are none)."""
         zeros, total = self.counts()
         return zeros / total if total else 0.0
+
+
+def clear_negative_zeros(model: nn.Module) -> None:
+    """Turn -0.0 into +0.0 in every floating parameter (x + 0.0 leaves all else as it is).
+
+    The sparse file format keeps -0.0 as a value (it restores exact bits), so masked weights
+    must be +0.0 before a pruned model is saved.
+    """
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.is_floating_point():
+                param.add_(0.0)
