@@ -73,7 +73,8 @@ def print_sweep(console: Console, name: str, agg: Aggregate) -> None:
         return f"{v[0] * scale:.{digits}f} ± {v[1] * scale:.{digits}f}"
 
     for label, a in agg.items():
-        table.add_row(escape(label), str(int(a["n"][0])), pm(a["accuracy"], 100), pm(a["drop"], 100),
+        table.add_row(escape(label), str(int(a["n"][0])), pm(a["accuracy"], 100),
+                      pm(a["drop"], 100),
                       pm(a["sparsity"], 100, 1), pm(a["stored_ratio"], 1, 3),
                       pm(a["macs_ratio"], 1, 3), pm(a["speedup_torch_b64"]),
                       pm(a["speedup_ort_b64"]))
@@ -139,7 +140,8 @@ def main() -> None:
             results = run_local_sweep(spec, workdir=Path(tmp) / name)
             failed = [r for r in results["runs"] if r["status"] != "succeeded"]
             for r in failed:
-                console.print(f"[red]{escape(r['name'])} {r['status']}: {escape(str(r['error']))}[/]")
+                error = escape(str(r["error"]))
+                console.print(f"[red]{escape(r['name'])} {r['status']}: {error}[/]")
             agg = aggregate(results["runs"])
             print_sweep(console, name, agg)
             everything[name] = agg
