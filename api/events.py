@@ -34,6 +34,11 @@ class EventBus:
         self._lock = threading.Lock()
         self._subs: set[Subscription] = set()
 
+    @property
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return len(self._subs)
+
     def subscribe(self, sweep_id: int | None) -> Subscription:
         sub = Subscription(asyncio.get_running_loop(), sweep_id)
         with self._lock:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -48,7 +48,8 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSONType, list[str]: JSONType, datetime: UTCDateTime}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSONType, list[str]: JSONType, datetime: UTCDateTime}
 
 
 class Sweep(Base):
@@ -101,16 +102,37 @@ class Run(Base):
 
 
 class MetricPoint(Base):
-    """One point of a curve; the primary key makes re-posting a point a no-op."""
+    """One point of a curve; the primary key makes re-posting a point a no-op.
+
+    No foreign key to runs: a per-row FK check costs as much as the insert itself, so the
+    ingest service checks the run once per batch and deleting a sweep deletes its points.
+    """
 
     __tablename__ = "metric_points"
 
-    run_id: Mapped[int] = mapped_column(
-        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     step: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     value: Mapped[float] = mapped_column(Float)
     wall_time: Mapped[float] = mapped_column(Float)
+
+
+class MetricRollup(Base):
+    """Pre-aggregated buckets of a series at fixed step widths (16, 64, ... 4**9), kept up
+    to date at ingestion, so a downsampled read touches a few thousand rows at most."""
+
+    __tablename__ = "metric_rollups"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # no FK: see MetricPoint
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    width: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    first_step: Mapped[int] = mapped_column(BigInteger)
+    last_step: Mapped[int] = mapped_column(BigInteger)
+    last_value: Mapped[float] = mapped_column(Float)
 
 
 class Artifact(Base):

@@ -62,37 +62,44 @@ def _validation_violations(exc: RequestValidationError) -> list[Violation]:
     return violations
 
 
-async def _api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)  # registered for ApiError only
+async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return _respond(request, exc.status, exc.slug, exc.title, exc.detail, exc.violations,
                     headers)
 
 
-async def _invalid_spec(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InvalidSpecError)
+async def _invalid_spec(request: Request, exc: InvalidSpecError) -> JSONResponse:
     violations = [Violation(e.pointer, e.message) for e in exc.errors]
     return _respond(request, 422, "invalid-spec", "Invalid sweep spec",
                     f"the sweep spec has {len(violations)} invalid field(s)", violations)
 
 
-async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     err = InvalidInputError("the request does not match the schema",
                             _validation_violations(exc))
     return await _api_error(request, err)
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
-    return _respond(request, exc.status_code, slug, title, str(exc.detail),
-                    headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return _respond(request, exc.status_code, slug, title, str(exc.detail), headers=headers)
 
 
-async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DBAPIError)
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route on this path (Starlette lists only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and route_methods and regex.match(request.url.path):
+            methods |= set(route_methods)
+    return ", ".join(sorted(methods))
+
+
+async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
     if exc.connection_invalidated or "connect" in str(exc.orig).lower():
         log.warning("database unavailable (request %s)", _request_id(request))
         return _respond(request, 503, "unavailable", "Service unavailable",
@@ -108,9 +115,9 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Map every error the app can raise to problem+json, once."""
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(InvalidSpecError, _invalid_spec)
-    app.add_exception_handler(RequestValidationError, _request_validation)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(Exception, _unexpected)
+    handlers: list[tuple[type[Exception], Any]] = [
+        (ApiError, _api_error), (InvalidSpecError, _invalid_spec),
+        (RequestValidationError, _request_validation), (StarletteHTTPException, _http_error),
+        (DBAPIError, _database_error), (Exception, _unexpected)]
+    for exc_class, handler in handlers:
+        app.exception_handler(exc_class)(handler)

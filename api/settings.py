@@ -25,7 +25,6 @@ class Settings(BaseSettings):
     max_artifact_bytes: int = Field(default=2 * 1024 * 1024 * 1024, gt=0)
     lease_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
-    max_metric_batch: int = Field(default=10_000, ge=1)
 
 
 @lru_cache

@@ -18,14 +18,23 @@ from torch import nn
 
 from compression.errors import CompressionError, UnsupportedRecipeError
 from compression.measure import load_into, load_state, measure_model
+from compression.measure.report import measure_int8_onnx
 from compression.pruning import (
     SchedulePlan,
     build_pruner,
     build_schedule,
+    clear_negative_zeros,
     prunable_layers,
     sensitivity_table,
 )
-from compression.spec import RecipeSpec, RunConfig, TrainSpec, scalar
+from compression.quantization import (
+    attach_fake_quant,
+    calibration_batches,
+    quantize_model,
+    settings_for,
+)
+from compression.quantization.summary import quantization_summary
+from compression.spec import QuantizeSpec, RecipeSpec, RunConfig, TrainSpec, scalar
 from compression.tasks import DataSplits, Task, get_task
 from compression.training import Emit, RunCancelledError, StepHooks, TrainConfig, evaluate, train
 
@@ -96,15 +105,15 @@ def _run_compress(config: RunConfig, recipe: RecipeSpec, task: Task, data: DataS
                   dense: nn.Module, workdir: Path, emit: Emit,
                   should_stop: Callable[[], bool] | None) -> RunResult:
     baseline_accuracy = evaluate(dense, data.x_test, data.y_test)
-    if recipe.quantize is not None:
-        raise UnsupportedRecipeError(
-            f"recipe {recipe.name!r}: quantization is not available in this engine version")
     if recipe.sensitivity is not None:
         return _run_sensitivity(config, recipe, task, data, dense, baseline_accuracy, workdir)
 
     model, extra = compress_model(config, recipe, task, data, dense, emit=emit,
                                   should_stop=should_stop)
     model.eval()
+    if recipe.quantize is not None:
+        return _finish_quantized(task, data, model, dense, recipe.quantize, baseline_accuracy,
+                                 workdir, config, extra)
     accuracy = evaluate(model, data.x_test, data.y_test)
     return _finish(task, model, dense, accuracy, baseline_accuracy, workdir, config, extra)
 
@@ -133,6 +142,11 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, task: Task, data: Data
         emit("sparsity/actual", step, pruner.actual())
         return changed
 
+    # QAT: fake quantization during the whole fine-tuning, pruning masks and all.
+    fake_quant = None
+    if recipe.quantize is not None and recipe.quantize.mode == "qat":
+        settings = settings_for(scalar(recipe.quantize.backend))
+        fake_quant = attach_fake_quant(model, reduce_range=settings.reduce_range)
     hooks = StepHooks()
     if pruner is not None:
         hooks = StepHooks(before_step=prune_at, after_step=lambda _s: pruner.enforce(),
@@ -143,6 +157,9 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, task: Task, data: Data
           emit=emit, hooks=hooks, should_stop=should_stop)
     # A schedule that ends exactly at the end of training prunes one last time.
     prune_at(plan.total_steps)
+    clear_negative_zeros(model)
+    if fake_quant is not None:
+        fake_quant.remove()
     extra: dict[str, Any] = {}
     if recipe.prune is not None and pruner is not None:
         extra["pruning"] = {"granularity": recipe.prune.granularity,
@@ -170,6 +187,35 @@ def _finish(task: Task, model: nn.Module, dense: nn.Module, accuracy: float,
     measured = measure_model(model, dense_model=dense, prunable=list(prunable_layers(dense)),
                              input_shape=task.input_shape, latency=config.measure.latency,
                              out_dir=workdir)
+    summary: dict[str, Any] = {
+        "accuracy": accuracy,
+        "baseline_accuracy": baseline_accuracy,
+        "accuracy_drop": baseline_accuracy - accuracy,
+        **measured.summary,
+        **extra,
+    }
+    return RunResult(summary=summary, artifacts=measured.artifacts)
+
+
+def _finish_quantized(task: Task, data: DataSplits, model: nn.Module, dense: nn.Module,
+                      spec: QuantizeSpec, baseline_accuracy: float, workdir: Path,
+                      config: RunConfig, extra: dict[str, Any]) -> RunResult:
+    """Quantize the (pruned, fine-tuned) fp32 model, then measure the int8 file as saved."""
+    recipe = config.recipe
+    batch_size = (recipe.finetune if recipe and recipe.finetune else config.baseline).batch_size
+    calibration = calibration_batches(data.x_train, count=scalar(spec.calibration_batches),
+                                      batch_size=batch_size, seed=config.seed)
+    quantized = quantize_model(model, spec, example=_example(task), calibration=calibration,
+                               out_dir=workdir)
+    # Accuracy of the file as saved, loaded back by ONNX Runtime.
+    accuracy = quantized.load().accuracy(data.x_test, data.y_test)
+    measured, fp32_latency = measure_int8_onnx(
+        model, quantized.path, dense_model=dense, prunable=list(prunable_layers(dense)),
+        input_shape=task.input_shape, latency=config.measure.latency)
+    int8_latency = measured.summary["latency_ms"]
+    extra["quantization"] = quantization_summary(
+        quantized, int8_latency=int8_latency["onnxruntime"],  # type: ignore[index]
+        fp32_latency=fp32_latency, fp32_accuracy=evaluate(model, data.x_test, data.y_test))
     summary: dict[str, Any] = {
         "accuracy": accuracy,
         "baseline_accuracy": baseline_accuracy,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.enqueue import enqueue_all
 from api.errors import IllegalTransitionError, NotFoundError
-from api.models import Run, Sweep, utcnow
+from api.models import MetricPoint, MetricRollup, Run, Sweep, utcnow
 from api.services.context import Effects
 from api.services.pagination import decode_cursor, encode_cursor
 from api.services.sweeps_state import maybe_end_sweep, run_counts
@@ -128,7 +128,7 @@ def cancel_sweep(session: Session, fx: Effects, sweep_id: int) -> Sweep:
 
 def retry_failed(session: Session, fx: Effects, sweep_id: int) -> list[int]:
     """Requeue the failed runs with fresh attempts; enqueue those whose baseline is done."""
-    sweep = get_sweep(session, sweep_id, )
+    sweep = get_sweep(session, sweep_id)
     failed = list(session.scalars(select(Run).where(
         Run.sweep_id == sweep_id, Run.status == "failed").order_by(Run.id)))
     if not failed:
@@ -152,6 +152,9 @@ def delete_sweep(session: Session, fx: Effects, sweep_id: int) -> None:
     """Delete a sweep with its runs, metric points and artifact files."""
     get_sweep(session, sweep_id)
     run_ids = list(session.scalars(select(Run.id).where(Run.sweep_id == sweep_id)))
+    for table in (MetricPoint, MetricRollup):  # no foreign keys: see api.models.MetricPoint
+        session.execute(delete(table).where(table.run_id.in_(
+            select(Run.id).where(Run.sweep_id == sweep_id))))
     # Runs reference each other (compress -> baseline): delete dependents first.
     session.execute(delete(Run).where(Run.sweep_id == sweep_id,
                                       Run.depends_on_id.is_not(None)))

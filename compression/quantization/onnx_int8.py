@@ -1,16 +1,20 @@
 """Int8 ONNX models made with ONNX Runtime's quantization tool, and run with ONNX Runtime.
 
-Why ONNX Runtime (measured on a 2-core AMD EPYC with AVX2 and no VNNI, see
-benchmarks/quantization.py and docs/benchmarks.md, "Quantization"):
+Why ONNX Runtime: measured by benchmarks/quantization.py on a 2-core AMD EPYC with AVX2 and
+no VNNI, 1 thread, p50 (docs/benchmarks.md, "Quantization"), ORT int8 had the lowest int8
+latency of the three candidates for every model and batch size measured:
 
-- ``torch.ao.quantization`` (eager) is deprecated and its int8 modules cannot be exported to
-  ONNX or stored as safetensors (packed parameters); its dynamic int8 was slower than ORT's on
-  every model measured, and its static int8 was slower than fp32 on the digits CNN.
-- torchao's PT2E flow (X86InductorQuantizer) only pays off under ``torch.compile`` with
-  Inductor, which needs a C++ toolchain on every worker and tens of seconds of compilation per
-  model and batch shape; torchao's eager int8 tensor subclasses were about 20x slower than fp32.
-- ONNX Runtime's int8 kernels were the fastest int8 of the three, and the quantized model is
-  an ONNX file: protobuf, loaded without unpickling anything, with int8 weights on disk.
+- ``torch.ao.quantization`` (eager, deprecated): 2.9-3.3x faster than torch fp32 on the
+  1024-4096-4096-1000 MLP but still behind ORT int8 (24 vs 21 ms at batch 64); slower than
+  torch fp32 on the digits models (0.36-0.95x) but for the fused static CNN at batch 64, which
+  at 1.5 ms still trails ORT (0.8 ms); and its int8 modules export neither to ONNX nor to
+  safetensors (packed parameters).
+- torchao PT2E (X86InductorQuantizer + torch.compile/Inductor): 0.08-1.08x of compiled fp32
+  here (no VNNI), after 40-120 s of compilation per model and batch shape, and it needs a
+  C++ toolchain on every worker.
+- ONNX Runtime: 1.0-1.6x (digits) and 2.2-3.7x (large MLP) faster than ORT fp32, itself the
+  fastest fp32 runtime here (torch ties on the large MLP at batch 1); the saved model is an
+  ONNX protobuf, loaded without unpickling, with int8 weights on disk.
 """
 
 from __future__ import annotations
@@ -141,7 +145,14 @@ def _input_name(model: onnx.ModelProto) -> str:
 
 
 def quantize_onnx_dynamic(fp32_path: Path, out_path: Path, settings: Int8Settings) -> Path:
-    """Int8 weights for every Linear (MatMul); activations quantized on the fly per batch."""
+    """Int8 weights for every Linear (MatMul); activations quantized on the fly per batch.
+
+    Conv layers stay fp32, in compute and on disk. ONNX Runtime's dynamic int8 conv
+    (ConvInteger) measured 0.26x of fp32 (issue 3), and int8 conv weights stored behind a
+    DequantizeLinear node (weight-only) made the fp32 conv 2.4x slower at batch 64 (the
+    weights are no longer constant, so ORT cannot pre-pack them): a dynamic-mode CNN keeps
+    its conv weights in fp32 and its file is about half the fp32 size. Use ``ptq_static``.
+    """
     model = linear_as_matmul(onnx.load(str(fp32_path)))
     with _quiet():
         quantize_dynamic(model, str(out_path), op_types_to_quantize=["MatMul"],

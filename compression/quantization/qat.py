@@ -15,6 +15,7 @@ them back, leaving plain fp32 layers with the trained weights.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -76,16 +77,20 @@ class _QATConv1d(nn.Conv1d):
     _qat: _Range
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(fake_quant_input(x, self._qat, observe=self.training),
-                                  fake_quant_weight(self.weight, self._qat.weight_qmax), self.bias)
+        out: torch.Tensor = self._conv_forward(
+            fake_quant_input(x, self._qat, observe=self.training),
+            fake_quant_weight(self.weight, self._qat.weight_qmax), self.bias)
+        return out
 
 
 class _QATConv2d(nn.Conv2d):
     _qat: _Range
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(fake_quant_input(x, self._qat, observe=self.training),
-                                  fake_quant_weight(self.weight, self._qat.weight_qmax), self.bias)
+        out: torch.Tensor = self._conv_forward(
+            fake_quant_input(x, self._qat, observe=self.training),
+            fake_quant_weight(self.weight, self._qat.weight_qmax), self.bias)
+        return out
 
 
 _FAKE_QUANT: dict[type[nn.Module], type[nn.Module]] = {
@@ -105,7 +110,7 @@ class FakeQuant:
             if swapped is None:
                 continue
             module.__class__ = swapped
-            module._qat = _Range(weight_qmax=qmax)
+            cast(_QATLinear, module)._qat = _Range(weight_qmax=qmax)
             self._layers.append((module, original))
 
     def __len__(self) -> int:

@@ -85,7 +85,7 @@ def test_user_errors_are_typed(baseline: RunResult, tmp_path: Path) -> None:
     unknown = configs()[0].model_copy(update={"task": "no-such-task"})
     with pytest.raises(UnknownTaskError):
         execute_run(unknown, workdir=tmp_path, emit=lambda *a: None)
-    quant = configs({"name": "q", "quantize": {"mode": "ptq_dynamic"}})[1]
+    quant = configs({"name": "q", "quantize": {"mode": "ptq_dynamic", "backend": "arm"}})[1]
     with pytest.raises(UnsupportedRecipeError):
         execute_run(quant, workdir=tmp_path, emit=lambda *a: None,
                     baseline_weights=baseline.weights)

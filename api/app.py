@@ -1,0 +1,55 @@
+"""The application factory: settings, database, enqueuer, routes and error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.db import Database
+from api.enqueue import DeferredEnqueuer, Enqueuer
+from api.events import EventBus
+from api.middleware import RequestContextMiddleware, RequestMetrics
+from api.openapi import install_openapi
+from api.problems import install_problem_handlers
+from api.routes import artifacts, events, health, metrics, runs, sweeps, tokens, workers
+from api.services.tokens import ensure_admin_token
+from api.settings import Settings, get_settings
+
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = None) -> FastAPI:
+    """Build the app. ``settings`` defaults to the environment's; ``enqueuer`` to one that
+    leaves runs queued (the Celery producer is passed in by the process that has one)."""
+    settings = settings or get_settings()
+    db = Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.admin_token is not None:
+            with db.session() as session:
+                ensure_admin_token(session, settings.admin_token.get_secret_value())
+        yield
+        db.dispose()
+
+    app = FastAPI(title="squeezelab", version=API_VERSION, lifespan=lifespan,
+                  description="Experiment tracking for model-compression sweeps.")
+    app.dependency_overrides[get_settings] = lambda: settings
+    app.state.db = db
+    app.state.enqueuer = enqueuer or DeferredEnqueuer()
+    app.state.events = EventBus()
+    app.state.request_metrics = RequestMetrics()
+
+    def body_limit(path: str) -> int:
+        return settings.max_artifact_bytes if "/artifacts/" in path else settings.max_body_bytes
+
+    app.add_middleware(RequestContextMiddleware, limit_for=body_limit,
+                       metrics=app.state.request_metrics)
+    install_problem_handlers(app)
+    for module in (health, sweeps, runs, metrics, artifacts, workers, events, tokens):
+        app.include_router(module.router)
+    install_openapi(app)
+    return app
+

@@ -1,0 +1,89 @@
+"""/api/v1/runs: list, get, and the worker/user transitions of the state machine."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import EffectsDep, Reader, SessionDep, WorkerAuth, Writer
+from api.models import Run
+from api.schemas.common import IdPath, IdQuery
+from api.schemas.runs import (
+    HeartbeatPublic,
+    RunClaim,
+    RunComplete,
+    RunFail,
+    RunHeartbeat,
+    RunPublic,
+    RunsPublic,
+    RunStatus,
+)
+from api.services import runs as service
+from api.services.run_queries import RunFilters, list_runs
+
+router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "illegal transition, or the lease is held by another worker"}}
+
+
+def _public(run: Run) -> RunPublic:
+    return RunPublic.model_validate(run, from_attributes=True)
+
+
+@router.get("", summary="List runs")
+def list_(
+    _: Reader, session: SessionDep,
+    sweep_id: IdQuery | None = None, status: RunStatus | None = None,
+    kind: Annotated[str | None, Query(pattern="^(baseline|compress)$")] = None,
+    variant: Annotated[str | None, Query(max_length=256)] = None,
+    sort: Annotated[str, Query(max_length=200, examples=["-summary.accuracy"],
+                               description="a column or summary.<path>; '-' for descending")
+                    ] = "id",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> RunsPublic:
+    runs, next_cursor = list_runs(session, RunFilters(sweep_id, status, kind, variant),
+                                  sort, limit, cursor)
+    return RunsPublic(items=[_public(r) for r in runs], next_cursor=next_cursor)
+
+
+@router.get("/{run_id}", summary="Get a run")
+def get(run_id: IdPath, _: Reader, session: SessionDep) -> RunPublic:
+    return _public(service.get_run(session, run_id))
+
+
+@router.post("/{run_id}/claim", responses=CONFLICT,
+             summary="Claim a queued run (worker): queued -> running with a lease")
+def claim(run_id: IdPath, body: RunClaim, _: WorkerAuth, session: SessionDep,
+          fx: EffectsDep) -> RunPublic:
+    return _public(service.claim(session, fx, run_id, body.worker_id))
+
+
+@router.post("/{run_id}/heartbeat", responses=CONFLICT,
+             summary="Renew the lease (worker); the reply says whether to stop")
+def heartbeat(run_id: IdPath, body: RunHeartbeat, _: WorkerAuth, session: SessionDep,
+              fx: EffectsDep) -> HeartbeatPublic:
+    cancel, expires = service.heartbeat(session, fx, run_id, body.worker_id)
+    return HeartbeatPublic(cancel=cancel, lease_expires_at=expires)
+
+
+@router.post("/{run_id}/complete", responses=CONFLICT,
+             summary="Post the summary (worker): running -> succeeded")
+def complete(run_id: IdPath, body: RunComplete, _: WorkerAuth, session: SessionDep,
+             fx: EffectsDep) -> RunPublic:
+    summary = body.summary.model_dump(mode="json", exclude_none=True)
+    return _public(service.complete(session, fx, run_id, body.worker_id, summary))
+
+
+@router.post("/{run_id}/fail", responses=CONFLICT,
+             summary="Report an error (worker): running -> failed, or queued to retry")
+def fail(run_id: IdPath, body: RunFail, _: WorkerAuth, session: SessionDep,
+         fx: EffectsDep) -> RunPublic:
+    error = body.error.model_dump(mode="json", exclude_none=True)
+    return _public(service.fail(session, fx, run_id, body.worker_id, error, body.retryable))
+
+
+@router.post("/{run_id}/cancel", responses=CONFLICT, summary="Cancel a queued or running run")
+def cancel(run_id: IdPath, _: Writer, session: SessionDep, fx: EffectsDep) -> RunPublic:
+    return _public(service.cancel(session, fx, run_id))

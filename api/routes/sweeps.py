@@ -1,0 +1,116 @@
+"""/api/v1/sweeps: submit (JSON or YAML), list, get, cancel, retry-failed, delete, pareto."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from api.deps import EffectsDep, Reader, SessionDep, Writer
+from api.models import Sweep
+from api.schemas.common import IdPath
+from api.schemas.sweeps import (
+    ParetoPublic,
+    RetryPublic,
+    RunPlan,
+    SweepCreated,
+    SweepPlan,
+    SweepPublic,
+    SweepsPublic,
+    SweepStatus,
+)
+from api.services import sweeps as service
+from api.services.pareto import pareto_front
+from api.services.sweeps_state import run_counts
+from api.spec_body import SubmittedSpec, spec_request_body, submitted_spec
+from compression.spec import expand
+
+router = APIRouter(prefix="/api/v1/sweeps", tags=["sweeps"])
+SpecDep = Annotated[SubmittedSpec, Depends(submitted_spec)]
+
+
+def _public(sweep: Sweep, counts: dict[str, int], with_spec: bool = False) -> SweepPublic:
+    return SweepPublic(
+        id=sweep.id, name=sweep.name, task=sweep.task, status=sweep.status,
+        source=sweep.source, repo=sweep.repo, ref=sweep.ref,
+        sha=sweep.sha, created_at=sweep.created_at, updated_at=sweep.updated_at,
+        ended_at=sweep.ended_at, run_count=sum(counts.values()), counts=counts,
+        spec=sweep.spec if with_spec else None)
+
+
+@router.post("", status_code=201, openapi_extra=spec_request_body(),
+             responses={200: {"model": SweepPlan, "description": "the expansion (dry run)"},
+                        422: {"description": "invalid spec: one JSON pointer per bad field"}},
+             summary="Submit a sweep spec (JSON or YAML)")
+def create(
+    _: Writer, submitted: SpecDep, session: SessionDep, fx: EffectsDep, response: Response,
+    dry_run: bool = False, source: Literal["api", "cli"] = "api",
+) -> SweepCreated | SweepPlan:
+    if dry_run:
+        runs = expand(submitted.spec)
+        response.status_code = 200
+        return SweepPlan(
+            name=submitted.spec.name, task=submitted.spec.task, run_count=len(runs),
+            baseline_count=sum(r.kind == "baseline" for r in runs),
+            runs=[RunPlan(name=r.name, kind=r.kind, seed=r.seed, queue=r.queue,
+                          config_hash=r.config_hash, baseline_key=r.baseline_key,
+                          params=r.params) for r in runs])
+    stored = service.create_sweep(session, fx, submitted.spec, submitted.raw,
+                                  service.Provenance(source=source))
+    return SweepCreated(id=stored.sweep.id, name=stored.sweep.name,
+                        status=stored.sweep.status,
+                        baseline_run_ids=stored.baseline_ids, run_ids=stored.run_ids)
+
+
+@router.get("", summary="List sweeps, newest first")
+def list_(
+    _: Reader, session: SessionDep,
+    status: SweepStatus | None = None,
+    task: Annotated[str | None, Query(max_length=128)] = None,
+    source: Literal["api", "cli", "webhook"] | None = None,
+    name: Annotated[str | None, Query(max_length=128, description="substring")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> SweepsPublic:
+    filters = service.SweepFilters(status, task, source, name)
+    sweeps, counts, next_cursor = service.list_sweeps(session, filters, limit, cursor)
+    return SweepsPublic(items=[_public(s, counts[s.id]) for s in sweeps],
+                        next_cursor=next_cursor)
+
+
+@router.get("/{sweep_id}", summary="Get a sweep with its run counts by status")
+def get(sweep_id: IdPath, _: Reader, session: SessionDep) -> SweepPublic:
+    sweep = service.get_sweep(session, sweep_id)
+    return _public(sweep, run_counts(session, [sweep_id])[sweep_id], with_spec=True)
+
+
+@router.post("/{sweep_id}/cancel", summary="Cancel every queued or running run",
+             responses={409: {"description": "the sweep has already ended"}})
+def cancel(sweep_id: IdPath, _: Writer, session: SessionDep, fx: EffectsDep) -> SweepPublic:
+    sweep = service.cancel_sweep(session, fx, sweep_id)
+    return _public(sweep, run_counts(session, [sweep_id])[sweep_id])
+
+
+@router.post("/{sweep_id}/retry-failed", summary="Requeue the failed runs")
+def retry_failed(sweep_id: IdPath, _: Writer, session: SessionDep, fx: EffectsDep) -> RetryPublic:
+    return RetryPublic(sweep_id=sweep_id,
+                       requeued_run_ids=service.retry_failed(session, fx, sweep_id))
+
+
+@router.delete("/{sweep_id}", status_code=204, summary="Delete a sweep, its runs and artifacts")
+def delete(sweep_id: IdPath, _: Writer, session: SessionDep, fx: EffectsDep) -> Response:
+    service.delete_sweep(session, fx, sweep_id)
+    return Response(status_code=204)
+
+
+@router.get("/{sweep_id}/pareto", summary="Accuracy-vs-cost Pareto front, seeds aggregated")
+def pareto(
+    sweep_id: IdPath, _: Reader, session: SessionDep,
+    x: Annotated[str, Query(max_length=200, examples=["summary.sparsity"])] = "summary.sparsity",
+    y: Annotated[str, Query(max_length=200)] = "summary.accuracy",
+    x_goal: Literal["min", "max"] = "max",
+    y_goal: Literal["min", "max"] = "max",
+) -> ParetoPublic:
+    points = pareto_front(session, sweep_id, x, y, x_goal, y_goal)
+    return ParetoPublic(sweep_id=sweep_id, x=x, y=y, points=points,
+                        front=[p.variant for p in points if p.on_front])

@@ -1,0 +1,72 @@
+"""The Pareto front of a sweep over two summary fields, seeds aggregated (mean ± std)."""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.errors import InvalidInputError, Violation
+from api.models import Run
+from api.schemas.sweeps import ParetoPoint
+from api.services.sweeps import get_sweep
+
+_PATH = re.compile(r"^summary(\.[A-Za-z0-9_\-]{1,64}){1,6}$")
+
+
+def _lookup(summary: dict[str, Any] | None, path: str) -> float | None:
+    value: Any = summary
+    for key in path.split(".")[1:]:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def front_mask(points: list[tuple[float, float]]) -> list[bool]:
+    """Which (x, y) points no other point dominates, both maximised; O(n log n)."""
+    order = sorted(range(len(points)), key=lambda i: (-points[i][0], -points[i][1]))
+    on_front = [False] * len(points)
+    best_y = -math.inf
+    for i in order:
+        if points[i][1] > best_y:
+            on_front[i] = True
+            best_y = points[i][1]
+    return on_front
+
+
+def pareto_front(session: Session, sweep_id: int, x: str, y: str, x_goal: str,
+                 y_goal: str) -> list[ParetoPoint]:
+    """Aggregate succeeded runs by variant; runs lacking either field are left out."""
+    for name, path in (("x", x), ("y", y)):
+        if not _PATH.match(path):
+            raise InvalidInputError("bad summary path", [
+                Violation(f"query:/{name}", "use summary.<field>[.<field>...]")])
+    get_sweep(session, sweep_id)
+    rows = session.execute(select(Run.id, Run.variant, Run.kind, Run.summary).where(
+        Run.sweep_id == sweep_id, Run.status == "succeeded").order_by(Run.id))
+    groups: dict[str, list[tuple[int, str, float, float]]] = defaultdict(list)
+    for run_id, variant, kind, summary in rows:
+        xv, yv = _lookup(summary, x), _lookup(summary, y)
+        if xv is not None and yv is not None:
+            groups[variant].append((run_id, kind, xv, yv))
+    points = []
+    for variant, members in groups.items():
+        xs, ys = [m[2] for m in members], [m[3] for m in members]
+        points.append(ParetoPoint(
+            variant=variant, kind=members[0][1], run_ids=[m[0] for m in members],
+            seeds=len(members), x_mean=statistics.fmean(xs), y_mean=statistics.fmean(ys),
+            x_std=statistics.pstdev(xs), y_std=statistics.pstdev(ys), on_front=False))
+    sx = 1.0 if x_goal == "max" else -1.0
+    sy = 1.0 if y_goal == "max" else -1.0
+    mask = front_mask([(sx * p.x_mean, sy * p.y_mean) for p in points])
+    for point, on in zip(points, mask, strict=True):
+        point.on_front = on
+    return sorted(points, key=lambda p: (p.x_mean, p.y_mean))
