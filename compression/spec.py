@@ -17,7 +17,14 @@ from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal, Self, TypeVar, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from compression.errors import FieldError, InvalidSpecError
 
@@ -38,10 +45,18 @@ def scalar(value: T | list[T]) -> T:
     return value
 
 
-Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
-PositiveFloat = Annotated[float, Field(gt=0.0)]
-NonNegInt = Annotated[int, Field(ge=0)]
-PositiveInt = Annotated[int, Field(gt=0)]
+def _not_bool(value: Any) -> Any:
+    """YAML's ``true`` would otherwise pass as 1 (or 1.0): a boolean is never a number here."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not a boolean")
+    return value
+
+
+NoBool = BeforeValidator(_not_bool)
+Fraction = Annotated[float, NoBool, Field(ge=0.0, lt=1.0)]
+PositiveFloat = Annotated[float, NoBool, Field(gt=0.0)]
+NonNegInt = Annotated[int, NoBool, Field(ge=0)]
+PositiveInt = Annotated[int, NoBool, Field(gt=0)]
 
 
 class _Model(BaseModel):
@@ -53,8 +68,8 @@ class OptimizerSpec(_Model):
 
     name: Axis[Literal["sgd", "adam", "adamw"]] = "adam"
     lr: Axis[PositiveFloat] = 1.0e-3
-    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9
-    weight_decay: Annotated[float, Field(ge=0.0)] = 0.0
+    momentum: Annotated[float, NoBool, Field(ge=0.0, lt=1.0)] = 0.9
+    weight_decay: Annotated[float, NoBool, Field(ge=0.0)] = 0.0
 
 
 class TrainSpec(_Model):
@@ -121,7 +136,7 @@ class DistillSpec(_Model):
     """
 
     temperature: Axis[PositiveFloat] = 4.0
-    alpha: Axis[Annotated[float, Field(ge=0.0, le=1.0)]] = 0.5
+    alpha: Axis[Annotated[float, NoBool, Field(ge=0.0, le=1.0)]] = 0.5
 
 
 class SensitivitySpec(_Model):
@@ -153,7 +168,7 @@ class LatencySpec(_Model):
         default_factory=lambda: [1, 64]
     )
     warmup: NonNegInt = 10
-    repeats: Annotated[int, Field(ge=3)] = 50
+    repeats: Annotated[int, NoBool, Field(ge=3)] = 50
     threads: PositiveInt = 1
     runtimes: Annotated[list[Runtime], Field(min_length=1)] = Field(
         default_factory=lambda: list[Runtime](["torch", "onnxruntime"])
@@ -167,7 +182,7 @@ class MeasureSpec(_Model):
 class GatesSpec(_Model):
     """Pass/fail rules evaluated when a sweep ends (CI)."""
 
-    max_accuracy_drop: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    max_accuracy_drop: Annotated[float, NoBool, Field(ge=0.0, le=1.0)] | None = None
     min_speedup: PositiveFloat | None = None
     max_stored_size: PositiveInt | None = None
     apply_to: Literal["best", "each_recipe"] = "best"
@@ -414,7 +429,9 @@ def _field_errors(exc: ValidationError) -> list[FieldError]:
     errors: list[FieldError] = []
     for e, from_union in found:
         deeper = any(p.startswith(e.pointer + "/") for p in pointers)
-        if (from_union and deeper) or e in errors:
+        # Each union branch complains about the same field: the first complaint is enough.
+        said = any(e.pointer == kept.pointer for kept in errors)
+        if (from_union and (deeper or said)) or e in errors:
             continue
         errors.append(e)
     return errors

@@ -90,10 +90,17 @@ def test_compress_runs_share_the_baseline_of_their_seed() -> None:
      "/recipes/1/name"),
     ({"measure": {"latency": {"runtimes": ["tensorrt"]}}}, "/measure/latency/runtimes/0"),
     ({"recipes": [{"name": "a", "distill": {}}]}, "/recipes/0/finetune"),
+    ({"gates": {"max_accuracy_drop": False}}, "/gates/max_accuracy_drop"),
+    ({"baseline": {"epochs": True}}, "/baseline/epochs"),
 ])
 def test_invalid_specs_name_the_bad_field(patch: dict[str, Any], pointer: str) -> None:
     errors = pointers(spec(**patch))
     assert pointer in errors, errors
+
+
+def test_one_message_per_bad_axis_field() -> None:
+    errors = pointers(spec(baseline={"epochs": True}))
+    assert errors == {"/baseline/epochs": "Value error, expected a number, not a boolean"}
 
 
 def test_yaml_errors_are_invalid_spec_errors() -> None:
