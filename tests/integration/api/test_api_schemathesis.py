@@ -59,8 +59,8 @@ def _database() -> Iterator[None]:
 def test_openapi_contract(case: schemathesis.Case) -> None:
     excluded = [schemathesis.checks.positive_data_acceptance]
     if case.operation.label == "POST /api/v1/sweeps":
-        # compression.spec validates in pydantic's lax mode (``false`` is accepted as 0.0),
-        # which JSON Schema calls invalid; the spec module's own tests own that behaviour.
+        # compression.spec accepts numeric strings on purpose (PyYAML reads ``lr: 1e-3`` as
+        # the string "1e-3"), which JSON Schema calls invalid; the spec's own tests own that.
         excluded.append(schemathesis.checks.negative_data_rejection)
     # A sweep spec has rules JSON Schema cannot state (seeds distinct, n < m, ...), and the
     # YAML body is documented as a string: schema-valid bodies may rightly get a 422.
