@@ -33,6 +33,7 @@ from compression.quantization import (
     quantize_model,
     settings_for,
 )
+from compression.quantization.quantize import INT8_FILE
 from compression.quantization.summary import quantization_summary
 from compression.spec import QuantizeSpec, RecipeSpec, RunConfig, TrainSpec, scalar
 from compression.tasks import DataSplits, Task, get_task
@@ -52,8 +53,12 @@ class RunResult:
 
     @property
     def weights(self) -> Path:
-        """The saved model weights (safetensors)."""
-        return next(p for p in self.artifacts if p.name == WEIGHTS_FILE)
+        """The saved model: safetensors weights, or the int8 ONNX file of a quantized run."""
+        for name in (WEIGHTS_FILE, INT8_FILE):
+            for path in self.artifacts:
+                if path.name == name:
+                    return path
+        raise CompressionError("this run saved no model file")
 
 
 def execute_run(config: RunConfig, *, workdir: Path, emit: Emit,

@@ -125,7 +125,9 @@ class QuantizeSpec(_Model):
     """Quantization after pruning (prune, then quantize)."""
 
     mode: Axis[Literal["ptq_dynamic", "ptq_static", "qat"]] = "ptq_dynamic"
-    backend: Axis[str] = "x86"
+    # x86: 7-bit weights, safe on AVX2 without VNNI (u8 x s8 pairs can saturate 16-bit sums);
+    # x86_vnni: full 8-bit weights for CPUs with VNNI.
+    backend: Literal["x86", "x86_vnni"] = "x86"
     calibration_batches: Axis[PositiveInt] = 16
 
 

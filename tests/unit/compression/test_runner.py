@@ -85,10 +85,9 @@ def test_user_errors_are_typed(baseline: RunResult, tmp_path: Path) -> None:
     unknown = configs()[0].model_copy(update={"task": "no-such-task"})
     with pytest.raises(UnknownTaskError):
         execute_run(unknown, workdir=tmp_path, emit=lambda *a: None)
-    quant = configs({"name": "q", "quantize": {"mode": "ptq_dynamic", "backend": "arm"}})[1]
+    on_gpu = configs()[0].model_copy(update={"device": "cuda"})
     with pytest.raises(UnsupportedRecipeError):
-        execute_run(quant, workdir=tmp_path, emit=lambda *a: None,
-                    baseline_weights=baseline.weights)
+        execute_run(on_gpu, workdir=tmp_path, emit=lambda *a: None)
     prune = configs({"name": "p", "prune": {}, "schedule": {"final_sparsity": 0.5}})[1]
     with pytest.raises(CompressionError, match="baseline"):
         execute_run(prune, workdir=tmp_path, emit=lambda *a: None)

@@ -92,6 +92,8 @@ def test_compress_runs_share_the_baseline_of_their_seed() -> None:
     ({"recipes": [{"name": "a", "distill": {}}]}, "/recipes/0/finetune"),
     ({"gates": {"max_accuracy_drop": False}}, "/gates/max_accuracy_drop"),
     ({"baseline": {"epochs": True}}, "/baseline/epochs"),
+    ({"recipes": [{"name": "q", "quantize": {"backend": "arm"}}]},
+     "/recipes/0/quantize/backend"),
 ])
 def test_invalid_specs_name_the_bad_field(patch: dict[str, Any], pointer: str) -> None:
     errors = pointers(spec(**patch))

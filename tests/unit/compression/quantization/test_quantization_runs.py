@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from compression.errors import UnsupportedRecipeError
-from compression.quantization import INT8_FILE, OnnxClassifier, int8_weights
+from compression.errors import InvalidSpecError, UnsupportedRecipeError
+from compression.quantization import INT8_FILE, OnnxClassifier, int8_weights, settings_for
 from compression.quantization.summary import verdict
 from compression.runner import RunResult, execute_run
 from compression.spec import RunConfig, expand, parse_spec
@@ -92,9 +92,15 @@ def test_qat_fine_tunes_with_fake_quant_then_converts(baseline: RunResult,
     assert result.summary["accuracy_drop"] < 0.05
 
 
-def test_unknown_backend_is_a_user_error(baseline: RunResult, tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedRecipeError, match="backend"):
+def test_unknown_backend_is_rejected_with_the_spec(baseline: RunResult, tmp_path: Path) -> None:
+    with pytest.raises(InvalidSpecError) as info:
         run({"quantize": {"mode": "ptq_static", "backend": "arm"}}, baseline, tmp_path)
+    assert [e.pointer for e in info.value.errors] == ["/recipes/0/quantize/backend"]
+
+
+def test_settings_for_an_unknown_backend_is_a_user_error() -> None:
+    with pytest.raises(UnsupportedRecipeError, match="backend"):
+        settings_for("arm")
 
 
 def test_verdict_says_when_int8_is_slower() -> None:
