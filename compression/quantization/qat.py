@@ -73,24 +73,26 @@ class _QATLinear(nn.Linear):
                         fake_quant_weight(self.weight, self._qat.weight_qmax), self.bias)
 
 
+def _conv_forward(conv: nn.Conv1d | nn.Conv2d, state: _Range, x: torch.Tensor) -> torch.Tensor:
+    """A convolution on fake-quantized input and weight (shared by the 1D and 2D classes)."""
+    out: torch.Tensor = conv._conv_forward(
+        fake_quant_input(x, state, observe=conv.training),
+        fake_quant_weight(conv.weight, state.weight_qmax), conv.bias)
+    return out
+
+
 class _QATConv1d(nn.Conv1d):
     _qat: _Range
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = self._conv_forward(
-            fake_quant_input(x, self._qat, observe=self.training),
-            fake_quant_weight(self.weight, self._qat.weight_qmax), self.bias)
-        return out
+        return _conv_forward(self, self._qat, x)
 
 
 class _QATConv2d(nn.Conv2d):
     _qat: _Range
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = self._conv_forward(
-            fake_quant_input(x, self._qat, observe=self.training),
-            fake_quant_weight(self.weight, self._qat.weight_qmax), self.bias)
-        return out
+        return _conv_forward(self, self._qat, x)
 
 
 _FAKE_QUANT: dict[type[nn.Module], type[nn.Module]] = {
