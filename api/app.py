@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
     """Build the app. ``settings`` defaults to the environment's; ``enqueuer`` to one that
     leaves runs queued (the Celery producer is passed in by the process that has one)."""
     settings = settings or get_settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.db_connect_timeout_s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -20,8 +20,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; creates the directory of a SQLite file."""
+def make_engine(url: str, connect_timeout_s: int = 5) -> Engine:
+    """An engine for ``url``; creates the directory of a SQLite file.
+
+    connect_timeout_s: how long a PostgreSQL connection attempt may take, so that requests
+    fail fast with 503 (not hang) while the database is unreachable.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -29,14 +33,15 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                         connect_args={"connect_timeout": connect_timeout_s})
 
 
 class Database:
     """One engine and its session factory, owned by the app."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, connect_timeout_s: int = 5) -> None:
+        self.engine = make_engine(url, connect_timeout_s)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

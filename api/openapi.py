@@ -6,10 +6,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from api.problems import PROBLEM
-from api.schemas.metrics import MetricBatchCreate
+from api.schemas import artifacts, metrics, runs, sweeps, tokens, workers
+from api.schemas.metrics import METRIC_BATCH
 from api.spec_body import spec_component_schemas
 
 
@@ -45,6 +46,18 @@ def _problem_responses(operation: dict[str, Any]) -> None:
                                  "content": {PROBLEM: {"schema": _REF}}})
 
 
+def _restore_examples(components: dict[str, Any]) -> None:
+    """FastAPI drops ``None`` from the whole document, which breaks examples with nullable
+    required fields; put each model's own examples back as pydantic wrote them."""
+    for module in (artifacts, metrics, runs, sweeps, tokens, workers):
+        for value in vars(module).values():
+            if (isinstance(value, type) and issubclass(value, BaseModel)
+                    and value.__name__ in components):
+                extra = value.model_config.get("json_schema_extra")
+                if isinstance(extra, dict) and "examples" in extra:
+                    components[value.__name__]["examples"] = extra["examples"]
+
+
 def install_openapi(app: FastAPI) -> None:
     """Build the schema once, with SweepSpec and Problem in components."""
 
@@ -54,11 +67,13 @@ def install_openapi(app: FastAPI) -> None:
                                  description=app.description, routes=app.routes)
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(spec_component_schemas())
-            for model in (Problem, MetricBatchCreate):  # bodies the routes read themselves
-                model_schema = model.model_json_schema(
-                    ref_template="#/components/schemas/{model}")
+            # bodies the routes read themselves
+            for name, adapter in (("Problem", TypeAdapter(Problem)),
+                                  ("MetricBatchCreate", METRIC_BATCH)):
+                model_schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
                 components.update(model_schema.pop("$defs", {}))
-                components[model.__name__] = model_schema
+                components[name] = model_schema
+            _restore_examples(components)
             for name in ("HTTPValidationError", "ValidationError"):
                 components.pop(name, None)
             for path in schema.get("paths", {}).values():

@@ -63,7 +63,8 @@ def _validation_violations(exc: RequestValidationError) -> list[Violation]:
 
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = ({"WWW-Authenticate": "Bearer"} if exc.status == 401 else
+               {"Retry-After": "5"} if exc.status == 503 else None)
     return _respond(request, exc.status, exc.slug, exc.title, exc.detail, exc.violations,
                     headers)
 

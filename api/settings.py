@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     artifact_dir: Path = Path(".squeezelab/artifacts")
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_artifact_bytes: int = Field(default=2 * 1024 * 1024 * 1024, gt=0)
+    # libpq's minimum is 2 s; bounds how long a request waits while PostgreSQL is down.
+    db_connect_timeout_s: int = Field(default=5, ge=2, le=60)
     lease_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
 

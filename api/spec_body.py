@@ -57,7 +57,7 @@ def spec_request_body() -> dict[str, Any]:
         "application/json": {"schema": {"$ref": "#/components/schemas/SweepSpec"},
                              "example": example},
         "application/yaml": {"schema": {"type": "string"},
-                             "example": "name: quick\ntask: digits-mlp\n"},
+                             "example": yaml.safe_dump(example, sort_keys=False)},
     }}}
 
 

@@ -6,10 +6,24 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+
+from api.schemas.common import example
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 WorkerId = Field(min_length=1, max_length=128, pattern=r"^[\w.:@\-]+$",
                  examples=["worker-cpu-1:4242"])
+
+
+RUN_EXAMPLE: JsonDict = {
+    "id": 42, "sweep_id": 1, "name": "quick/agp/final_sparsity=0.9/seed=0",
+    "variant": "agp/final_sparsity=0.9", "kind": "compress", "status": "succeeded", "seed": 0,
+    "queue": "cpu", "config": {"recipe": "agp", "final_sparsity": 0.9},
+    "config_hash": "3b1f0c9e", "baseline_key": "digits-mlp/seed=0", "depends_on_id": 41,
+    "attempt": 1, "lease_owner": None, "lease_expires_at": None, "cancel_requested": False,
+    "summary": {"accuracy": 0.968, "sparsity": 0.9}, "error": None,
+    "created_at": "2026-11-23T12:00:00Z", "started_at": "2026-11-23T12:01:00Z",
+    "ended_at": "2026-11-23T12:04:30Z"}
 
 
 class RunSummary(BaseModel):
@@ -40,6 +54,8 @@ class RunError(BaseModel):
 
 
 class RunPublic(BaseModel):
+    model_config = example(RUN_EXAMPLE)
+
     id: int
     sweep_id: int
     name: str
@@ -64,29 +80,44 @@ class RunPublic(BaseModel):
 
 
 class RunsPublic(BaseModel):
+    model_config = example({"items": [RUN_EXAMPLE], "next_cursor": "eyJhZnRlciI6IDQyfQ"})
+
     items: list[RunPublic]
     next_cursor: str | None
 
 
 class RunClaim(BaseModel):
+    model_config = example({"worker_id": "worker-cpu-1:4242"})
+
     worker_id: str = WorkerId
 
 
 class RunHeartbeat(BaseModel):
+    model_config = example({"worker_id": "worker-cpu-1:4242"})
+
     worker_id: str = WorkerId
 
 
 class HeartbeatPublic(BaseModel):
+    model_config = example({"cancel": False, "lease_expires_at": "2026-11-23T12:02:00Z"})
+
     cancel: bool = Field(description="true when the run was cancelled: stop and report")
     lease_expires_at: datetime | None
 
 
 class RunComplete(BaseModel):
+    model_config = example({"worker_id": "worker-cpu-1:4242",
+                            "summary": {"accuracy": 0.968, "sparsity": 0.9}})
+
     worker_id: str = WorkerId
     summary: RunSummary
 
 
 class RunFail(BaseModel):
+    model_config = example({"worker_id": "worker-cpu-1:4242", "retryable": False,
+                            "error": {"type": "ImpossibleTargetError",
+                                      "message": "cannot reach 99% sparsity"}})
+
     worker_id: str = WorkerId
     error: RunError
     retryable: bool = Field(default=False,

@@ -6,13 +6,33 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
+
+from api.schemas.common import example
 
 SweepStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 Source = Literal["api", "cli", "webhook"]
 
 
+SWEEP_EXAMPLE: JsonDict = {
+    "id": 1, "name": "quick", "task": "digits-mlp", "status": "running", "source": "api",
+    "repo": None, "ref": None, "sha": None, "created_at": "2026-11-23T12:00:00Z",
+    "updated_at": "2026-11-23T12:04:30Z", "ended_at": None, "run_count": 6,
+    "counts": {"queued": 3, "running": 1, "succeeded": 2}}
+RUN_PLAN_EXAMPLE: JsonDict = {
+    "name": "quick/agp/final_sparsity=0.9/seed=0", "kind": "compress", "seed": 0,
+    "queue": "cpu", "config_hash": "3b1f0c9e", "baseline_key": "digits-mlp/seed=0",
+    "params": {"final_sparsity": 0.9}}
+PARETO_POINT_EXAMPLE: JsonDict = {
+    "variant": "agp/final_sparsity=0.9", "kind": "compress", "run_ids": [42, 45], "seeds": 2,
+    "x_mean": 0.9, "x_std": 0.0, "y_mean": 0.966, "y_std": 0.002, "on_front": True}
+
+
 class RunPlan(BaseModel):
     """One run a spec expands to."""
+
+    model_config = example(RUN_PLAN_EXAMPLE)
+
 
     name: str
     kind: Literal["baseline", "compress"]
@@ -26,6 +46,9 @@ class RunPlan(BaseModel):
 class SweepPlan(BaseModel):
     """What a spec expands to (``dry_run=true``); nothing is stored."""
 
+    model_config = example({"name": "quick", "task": "digits-mlp", "run_count": 6,
+                            "baseline_count": 2, "runs": [RUN_PLAN_EXAMPLE]})
+
     name: str
     task: str
     run_count: int
@@ -34,6 +57,10 @@ class SweepPlan(BaseModel):
 
 
 class SweepCreated(BaseModel):
+    model_config = example({"id": 1, "name": "quick", "status": "queued",
+                            "baseline_run_ids": [1, 2],
+                            "run_ids": [1, 2, 3, 4, 5, 6]})
+
     id: int = Field(examples=[1])
     name: str = Field(examples=["quick"])
     status: SweepStatus
@@ -42,6 +69,8 @@ class SweepCreated(BaseModel):
 
 
 class SweepPublic(BaseModel):
+    model_config = example(SWEEP_EXAMPLE)
+
     id: int
     name: str
     task: str
@@ -61,17 +90,24 @@ class SweepPublic(BaseModel):
 
 
 class SweepsPublic(BaseModel):
+    model_config = example({"items": [SWEEP_EXAMPLE], "next_cursor": None})
+
     items: list[SweepPublic]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
 
 
 class RetryPublic(BaseModel):
+    model_config = example({"sweep_id": 1, "requeued_run_ids": [4]})
+
     sweep_id: int
     requeued_run_ids: list[int]
 
 
 class ParetoPoint(BaseModel):
     """One variant (grid point) of a sweep, aggregated over its seeds."""
+
+    model_config = example(PARETO_POINT_EXAMPLE)
+
 
     variant: str
     kind: str
@@ -85,6 +121,11 @@ class ParetoPoint(BaseModel):
 
 
 class ParetoPublic(BaseModel):
+    model_config = example({"sweep_id": 1, "x": "summary.sparsity",
+                            "y": "summary.accuracy",
+                            "points": [PARETO_POINT_EXAMPLE],
+                            "front": ["agp/final_sparsity=0.9"]})
+
     sweep_id: int
     x: str
     y: str

@@ -6,16 +6,28 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
+
+from api.schemas.common import example
 
 Scope = Literal["read", "write", "worker", "admin"]
 
 
+TOKEN_EXAMPLE: JsonDict = {
+    "id": 3, "name": "gpu-worker-1", "prefix": "sqz_Xk2f", "scopes": ["worker"],
+    "created_at": "2026-11-23T12:00:00Z", "last_used_at": None, "revoked_at": None}
+
+
 class TokenCreate(BaseModel):
+    model_config = example({"name": "gpu-worker-1", "scopes": ["worker"]})
+
     name: str = Field(min_length=1, max_length=128, examples=["gpu-worker-1"])
     scopes: list[Scope] = Field(min_length=1, max_length=4, examples=[["worker"]])
 
 
 class TokenPublic(BaseModel):
+    model_config = example(TOKEN_EXAMPLE)
+
     id: int
     name: str
     prefix: str = Field(description="the first characters, to recognise a token")
@@ -26,8 +38,12 @@ class TokenPublic(BaseModel):
 
 
 class TokenCreated(TokenPublic):
+    model_config = example({**TOKEN_EXAMPLE, "token": "sqz_Xk2f9aQ-example-secret-shown-once"})
+
     token: str = Field(description="the secret; shown only in this response")
 
 
 class TokensPublic(BaseModel):
+    model_config = example({"items": [TOKEN_EXAMPLE]})
+
     items: list[TokenPublic]

@@ -82,14 +82,18 @@ def ingest(session: Session, fx: Effects, run_id: int,
             "finest": ROLLUP_WIDTHS[0], "widths": list(ROLLUP_WIDTHS[1:])}).scalar_one())
     else:
         inserted = _ingest_portable(session, run_id, [
-            (p.key, p.step, p.value, p.wall_time if p.wall_time is not None else now)
+            (p["key"], p["step"], p["value"], _or_now(p.get("wall_time"), now))
             for p in points])
     session.commit()
     if inserted:
         fx.events.publish(run.sweep_id, {
-            "type": "metrics", "run_id": run_id, "keys": sorted({p.key for p in points}),
-            "max_step": max(p.step for p in points)})
+            "type": "metrics", "run_id": run_id, "keys": sorted({p["key"] for p in points}),
+            "max_step": max(p["step"] for p in points)})
     return inserted
+
+
+def _or_now(wall_time: float | None, now: float) -> float:
+    return now if wall_time is None else wall_time
 
 
 def _ingest_portable(session: Session, run_id: int,
