@@ -20,7 +20,8 @@ up: install
 	@echo
 	@echo "squeezelab is installed in $(VENV). Run a sweep in-process with:"
 	@echo "    $(BIN)/squeezelab local examples/quick.yaml --out results.json"
-	@echo "(the API service, workers and dashboard arrive with later issues)"
+	@echo "The API service runs with: .venv/bin/uvicorn api.asgi:app (see README, API service);"
+	@echo "workers, 'squeezelab up' and the dashboard arrive with later issues."
 
 lint: install
 	$(BIN)/ruff check .

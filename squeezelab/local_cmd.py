@@ -60,34 +60,39 @@ def _fmt_bytes(n: float) -> str:
     return f"{n:.1f} GiB"
 
 
-def _p50(summary: dict[str, Any], kind: str) -> tuple[str, str]:
-    """p50 latency and speedup at the largest measured batch of the first runtime."""
+def _latency(summary: dict[str, Any]) -> tuple[str, str, str]:
+    """p50, speedup and where (runtime, batch): the largest batch of the first runtime."""
     latency: dict[str, dict[str, dict[str, float]]] = summary.get("latency_ms", {})
     if not latency:
-        return "–", "–"
+        return "–", "–", ""
     runtime = next(iter(latency))
     batch = max(latency[runtime], key=int)
     p50 = latency[runtime][batch]["p50"]
     speed = summary.get("speedup", {}).get(runtime, {}).get(batch)
-    return f"{p50:.3f} ms ({runtime}, b{batch})", "–" if speed is None else f"{speed:.2f}×"
+    ort = "ORT" if runtime == "onnxruntime" else runtime
+    return f"{p50:.3f}", "–" if speed is None else f"{speed:.2f}×", f"{ort} b{batch}"
 
 
 def results_table(runs: list[dict[str, Any]]) -> Table:
     """The final table: run, accuracy, drop, sparsity, stored size, p50 latency, speedup."""
     table = Table(title="squeezelab local: results")
-    for col in ("run", "status", "accuracy", "drop (pt)", "sparsity", "stored", "p50", "speedup"):
-        table.add_column(col, justify="left" if col in ("run", "status") else "right")
+    columns = ("run", "accuracy", "drop pt", "sparsity", "stored", "p50 ms", "speedup", "on")
+    longest = max((len(r["name"]) for r in runs), default=10)
+    table.add_column("run", min_width=min(longest + 2, 32), overflow="fold")
+    for col in columns[1:]:
+        table.add_column(col, justify="left" if col == "on" else "right", no_wrap=True)
     for run in runs:
         s = run.get("summary") or {}
         if not s:
             message = (run.get("error") or {}).get("message", "")
-            table.add_row(escape(run["name"]), f"[red]{run['status']}[/]", escape(message[:60]),
-                          "", "", "", "", "")
+            table.add_row(f"[red]✗ {escape(run['name'])}[/]",
+                          f"[red]{run['status']}: {escape(message[:60])}[/]",
+                          "", "", "", "", "", "")
             continue
-        p50, speed = _p50(s, run["kind"])
-        table.add_row(escape(run["name"]), run["status"], f"{100 * s['accuracy']:.2f}%",
+        p50, speed, where = _latency(s)
+        table.add_row(f"[green]✓[/] {escape(run['name'])}", f"{100 * s['accuracy']:.2f}%",
                       f"{100 * s['accuracy_drop']:+.2f}", f"{100 * s['sparsity']:.1f}%",
-                      _fmt_bytes(s["size_bytes"]["stored"]), p50, speed)
+                      _fmt_bytes(s["size_bytes"]["stored"]), p50, speed, where)
     return table
 
 
