@@ -1,0 +1,276 @@
+"""``Client``: one typed method per API operation that users and workers need."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from client.models import (
+    Artifact,
+    Heartbeat,
+    MetricBatchResult,
+    MetricPoint,
+    Page,
+    Pareto,
+    RetryResult,
+    Run,
+    Series,
+    Sweep,
+    SweepCreated,
+    SweepPlan,
+    Token,
+    TokenCreated,
+    Worker,
+)
+from client.transport import CHUNK, RetryPolicy, Transport
+
+M = TypeVar("M", bound=BaseModel)
+MAX_BATCH = 10_000  # the API's limit of points per metric request
+Spec = Mapping[str, Any] | str | Path
+
+
+class Client:
+    """A squeezelab API client.
+
+    Args:
+        base_url: e.g. ``http://127.0.0.1:8000`` (the ``/api/v1`` prefix is added).
+        token: the bearer token; ``None`` for an API running with auth off.
+        timeout: seconds per request (connect, read, write).
+        retries, backoff_s, max_backoff_s: see ``RetryPolicy``; only idempotent calls retry.
+        http: an ``httpx.Client`` to use instead of a new one (tests, proxies).
+    """
+
+    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 30.0,
+                 retries: int = 5, backoff_s: float = 0.25, max_backoff_s: float = 30.0,
+                 http: httpx.Client | None = None) -> None:
+        self.transport = Transport(base_url, token, timeout,
+                                   RetryPolicy(retries, backoff_s, max_backoff_s), http)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.transport.close()
+
+    def _call(self, model: type[M], method: str, path: str, *, idempotent: bool,
+              **kwargs: Any) -> M:
+        response = self.transport.request(method, "/api/v1" + path, idempotent=idempotent,
+                                          **kwargs)
+        return model.model_validate_json(response.content)
+
+    def _json(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> Any:
+        response = self.transport.request(method, "/api/v1" + path, idempotent=idempotent,
+                                          **kwargs)
+        return response.json()
+
+    # -- sweeps ------------------------------------------------------------------------
+
+    def submit_sweep(self, spec: Spec, *, source: str = "api") -> SweepCreated:
+        """Submit a spec (a mapping, YAML text, or a .yaml/.json file); sent once, never
+        retried. An invalid spec raises ``ValidationError`` with a pointer per field."""
+        return self._call(SweepCreated, "POST", "/sweeps", idempotent=False,
+                          params={"source": source}, **_spec_body(spec))
+
+    def plan_sweep(self, spec: Spec) -> SweepPlan:
+        """The runs ``spec`` expands to (``dry_run``: nothing is stored, so it retries)."""
+        return self._call(SweepPlan, "POST", "/sweeps", idempotent=True,
+                          params={"dry_run": "true"}, **_spec_body(spec))
+
+    def list_sweeps(self, *, status: str | None = None, task: str | None = None,
+                    source: str | None = None, name: str | None = None, limit: int = 50,
+                    cursor: str | None = None) -> Page[Sweep]:
+        """One page of sweeps, newest first."""
+        params = _params(status=status, task=task, source=source, name=name, limit=limit,
+                         cursor=cursor)
+        body = self._json("GET", "/sweeps", idempotent=True, params=params)
+        return Page([Sweep.model_validate(s) for s in body["items"]], body["next_cursor"])
+
+    def iter_sweeps(self, *, page_size: int = 50, **filters: str | None) -> Iterator[Sweep]:
+        """Every sweep matching ``filters`` (as ``list_sweeps``), fetched page by page."""
+        return _paginate(lambda cursor: self.list_sweeps(limit=page_size, cursor=cursor,
+                                                         **filters))
+
+    def get_sweep(self, sweep_id: int) -> Sweep:
+        return self._call(Sweep, "GET", f"/sweeps/{sweep_id}", idempotent=True)
+
+    def cancel_sweep(self, sweep_id: int) -> Sweep:
+        """Cancel every queued or running run (409 ``ConflictError`` if already ended)."""
+        return self._call(Sweep, "POST", f"/sweeps/{sweep_id}/cancel", idempotent=False)
+
+    def retry_failed(self, sweep_id: int) -> RetryResult:
+        """Requeue the sweep's failed runs."""
+        return self._call(RetryResult, "POST", f"/sweeps/{sweep_id}/retry-failed",
+                          idempotent=False)
+
+    def delete_sweep(self, sweep_id: int) -> None:
+        """Delete a sweep with its runs, metrics and artifacts."""
+        self.transport.request("DELETE", f"/api/v1/sweeps/{sweep_id}", idempotent=True)
+
+    def pareto(self, sweep_id: int, *, x: str = "summary.sparsity",
+               y: str = "summary.accuracy", x_goal: str = "max",
+               y_goal: str = "max") -> Pareto:
+        """The accuracy-vs-cost front, seeds aggregated per variant."""
+        return self._call(Pareto, "GET", f"/sweeps/{sweep_id}/pareto", idempotent=True,
+                          params={"x": x, "y": y, "x_goal": x_goal, "y_goal": y_goal})
+
+    # -- runs --------------------------------------------------------------------------
+
+    def list_runs(self, *, sweep_id: int | None = None, status: str | None = None,
+                  kind: str | None = None, variant: str | None = None, sort: str = "id",
+                  limit: int = 100, cursor: str | None = None) -> Page[Run]:
+        """One page of runs; ``sort`` is a column or ``summary.<path>``, ``-`` descending."""
+        params = _params(sweep_id=sweep_id, status=status, kind=kind, variant=variant,
+                         sort=sort, limit=limit, cursor=cursor)
+        body = self._json("GET", "/runs", idempotent=True, params=params)
+        return Page([Run.model_validate(r) for r in body["items"]], body["next_cursor"])
+
+    def iter_runs(self, *, page_size: int = 100, **filters: Any) -> Iterator[Run]:
+        """Every run matching ``filters`` (as ``list_runs``), fetched page by page."""
+        return _paginate(lambda cursor: self.list_runs(limit=page_size, cursor=cursor,
+                                                       **filters))
+
+    def get_run(self, run_id: int) -> Run:
+        return self._call(Run, "GET", f"/runs/{run_id}", idempotent=True)
+
+    def claim_run(self, run_id: int, worker_id: str) -> Run:
+        """Take a queued run (queued → running, with a lease); a second claim is a 409."""
+        return self._call(Run, "POST", f"/runs/{run_id}/claim", idempotent=False,
+                          json={"worker_id": worker_id})
+
+    def heartbeat_run(self, run_id: int, worker_id: str) -> Heartbeat:
+        """Renew the lease (idempotent, so retried); stop when the reply says ``cancel``."""
+        return self._call(Heartbeat, "POST", f"/runs/{run_id}/heartbeat", idempotent=True,
+                          json={"worker_id": worker_id})
+
+    def complete_run(self, run_id: int, worker_id: str, summary: Mapping[str, Any]) -> Run:
+        """Post the run summary: running → succeeded."""
+        return self._call(Run, "POST", f"/runs/{run_id}/complete", idempotent=False,
+                          json={"worker_id": worker_id, "summary": dict(summary)})
+
+    def fail_run(self, run_id: int, worker_id: str, error_type: str, message: str, *,
+                 traceback: str | None = None, retryable: bool = False) -> Run:
+        """Report an error: failed, or queued again when ``retryable`` and attempts remain."""
+        error = _params(type=error_type, message=message, traceback=traceback)
+        return self._call(Run, "POST", f"/runs/{run_id}/fail", idempotent=False,
+                          json={"worker_id": worker_id, "error": error,
+                                "retryable": retryable})
+
+    def cancel_run(self, run_id: int) -> Run:
+        return self._call(Run, "POST", f"/runs/{run_id}/cancel", idempotent=False)
+
+    # -- metrics -----------------------------------------------------------------------
+
+    def post_metrics(self, run_id: int, points: Sequence[MetricPoint], *,
+                     retries: int | None = None) -> MetricBatchResult:
+        """Store points in requests of at most 10,000; idempotent on (run, key, step), so
+        retried. ``retries`` overrides the client's policy (the buffer passes 0)."""
+        received = inserted = 0
+        for start in range(0, len(points), MAX_BATCH):
+            chunk = [p.to_json() for p in points[start:start + MAX_BATCH]]
+            result = self._call(MetricBatchResult, "POST", f"/runs/{run_id}/metrics",
+                                idempotent=True, retries=retries, json={"points": chunk})
+            received, inserted = received + result.received, inserted + result.inserted
+        return MetricBatchResult(received=received, inserted=inserted)
+
+    def metric_keys(self, run_id: int) -> list[str]:
+        body = self._json("GET", f"/runs/{run_id}/metrics", idempotent=True)
+        return [str(k) for k in body["keys"]]
+
+    def get_series(self, run_id: int, key: str, *, buckets: int = 1000) -> Series:
+        """One curve, downsampled to at most ``buckets`` min/max/last buckets."""
+        return self._call(Series, "GET", f"/runs/{run_id}/series", idempotent=True,
+                          params={"key": key, "buckets": buckets})
+
+    # -- artifacts ---------------------------------------------------------------------
+
+    def upload_artifact(self, run_id: int, path: str | os.PathLike[str],
+                        name: str | None = None) -> Artifact:
+        """Stream a file to the API (PUT: retried, each attempt re-reads the file)."""
+        source = Path(path)
+        size = source.stat().st_size
+        return self._call(Artifact, "PUT", f"/runs/{run_id}/artifacts/{name or source.name}",
+                          idempotent=True, content=lambda: _read_chunks(source),
+                          headers={"Content-Type": "application/octet-stream",
+                                   "Content-Length": str(size)})
+
+    def list_artifacts(self, run_id: int) -> list[Artifact]:
+        body = self._json("GET", f"/runs/{run_id}/artifacts", idempotent=True)
+        return [Artifact.model_validate(a) for a in body["items"]]
+
+    def download_artifact(self, run_id: int, name: str,
+                          dest: str | os.PathLike[str]) -> Path:
+        """Stream an artifact to ``dest`` (replaced only once complete and sha256-checked)."""
+        target = Path(dest)
+        self.transport.download(f"/api/v1/runs/{run_id}/artifacts/{name}", target)
+        return target
+
+    # -- workers and tokens ------------------------------------------------------------
+
+    def register_worker(self, worker_id: str, hostname: str, queues: Sequence[str], *,
+                        tasks: Sequence[str] = (),
+                        hardware: Mapping[str, Any] | None = None) -> Worker:
+        """Register (or refresh) a worker; an upsert, so retried."""
+        body = {"id": worker_id, "hostname": hostname, "queues": list(queues),
+                "tasks": list(tasks), "hardware": dict(hardware or {})}
+        return self._call(Worker, "POST", "/workers", idempotent=True, json=body)
+
+    def heartbeat_worker(self, worker_id: str, current_run_id: int | None = None) -> Worker:
+        return self._call(Worker, "POST", f"/workers/{worker_id}/heartbeat", idempotent=True,
+                          json={"current_run_id": current_run_id})
+
+    def list_workers(self) -> list[Worker]:
+        body = self._json("GET", "/workers", idempotent=True)
+        return [Worker.model_validate(w) for w in body["items"]]
+
+    def create_token(self, name: str, scopes: Sequence[str]) -> TokenCreated:
+        """A new token (admin); its secret is in ``.token``, shown only once."""
+        return self._call(TokenCreated, "POST", "/tokens", idempotent=False,
+                          json={"name": name, "scopes": list(scopes)})
+
+    def list_tokens(self) -> list[Token]:
+        body = self._json("GET", "/tokens", idempotent=True)
+        return [Token.model_validate(t) for t in body["items"]]
+
+    def revoke_token(self, token_id: int) -> None:
+        self.transport.request("DELETE", f"/api/v1/tokens/{token_id}", idempotent=True)
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _paginate(fetch: Callable[[str | None], Page[M]]) -> Iterator[M]:
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        yield from page.items
+        if not page.next_cursor:
+            return
+        cursor = page.next_cursor
+
+
+def _read_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            yield chunk
+
+
+def _spec_body(spec: Spec) -> dict[str, Any]:
+    """Request kwargs for a spec: JSON for mappings and .json files, YAML otherwise."""
+    if isinstance(spec, Mapping):
+        return {"content": json.dumps(dict(spec)),
+                "headers": {"Content-Type": "application/json"}}
+    if isinstance(spec, Path):
+        media = "application/json" if spec.suffix == ".json" else "application/yaml"
+        return {"content": spec.read_bytes(), "headers": {"Content-Type": media}}
+    return {"content": spec.encode(), "headers": {"Content-Type": "application/yaml"}}

@@ -1,0 +1,200 @@
+"""Typed values returned by the SDK (the client's own view of the API's JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+T = TypeVar("T")
+
+
+class _Model(BaseModel):
+    # Fields the API adds later are ignored, so an older client keeps working.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing; pass ``next_cursor`` back for the next one."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class RunPlan(_Model):
+    name: str
+    kind: Literal["baseline", "compress"]
+    seed: int
+    queue: str
+    config_hash: str
+    baseline_key: str
+    params: dict[str, Any]
+
+
+class SweepPlan(_Model):
+    """What a spec expands to (a dry run); nothing was stored."""
+
+    name: str
+    task: str
+    run_count: int
+    baseline_count: int
+    runs: list[RunPlan]
+
+
+class SweepCreated(_Model):
+    id: int
+    name: str
+    status: Status
+    baseline_run_ids: list[int]
+    run_ids: list[int]
+
+
+class Sweep(_Model):
+    id: int
+    name: str
+    task: str
+    status: Status
+    source: str
+    repo: str | None = None
+    ref: str | None = None
+    sha: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None = None
+    run_count: int
+    counts: dict[str, int]
+    spec: dict[str, Any] | None = None
+
+
+class RetryResult(_Model):
+    sweep_id: int
+    requeued_run_ids: list[int]
+
+
+class ParetoPoint(_Model):
+    variant: str
+    kind: str
+    run_ids: list[int]
+    seeds: int
+    x_mean: float
+    x_std: float
+    y_mean: float
+    y_std: float
+    on_front: bool
+
+
+class Pareto(_Model):
+    sweep_id: int
+    x: str
+    y: str
+    points: list[ParetoPoint]
+    front: list[str]
+
+
+class Run(_Model):
+    id: int
+    sweep_id: int
+    name: str
+    variant: str
+    kind: Literal["baseline", "compress"]
+    status: Status
+    seed: int
+    queue: str
+    config: dict[str, Any]
+    config_hash: str
+    baseline_key: str
+    depends_on_id: int | None = None
+    attempt: int
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    cancel_requested: bool = False
+    summary: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+class Heartbeat(_Model):
+    """The lease renewal's reply: stop and report when ``cancel`` is true."""
+
+    cancel: bool
+    lease_expires_at: datetime | None = None
+
+
+class MetricBatchResult(_Model):
+    received: int
+    inserted: int
+
+
+class Bucket(_Model):
+    step_min: int
+    step_max: int
+    count: int
+    min: float
+    max: float
+    last: float
+
+
+class Series(_Model):
+    run_id: int
+    key: str
+    total_points: int
+    buckets: list[Bucket]
+
+
+class Artifact(_Model):
+    id: int
+    run_id: int
+    name: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+class Worker(_Model):
+    id: str
+    hostname: str
+    queues: list[str]
+    tasks: list[str]
+    hardware: dict[str, Any]
+    current_run_id: int | None = None
+    registered_at: datetime
+    last_heartbeat: datetime
+    alive: bool
+
+
+class Token(_Model):
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class TokenCreated(Token):
+    """A new token; ``token`` is the secret, shown only this once."""
+
+    token: str
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One point of a curve; ``wall_time`` (unix seconds) defaults to the server's clock."""
+
+    key: str
+    step: int
+    value: float
+    wall_time: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"key": self.key, "step": self.step, "value": self.value}
+        if self.wall_time is not None:
+            body["wall_time"] = self.wall_time
+        return body

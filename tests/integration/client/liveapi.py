@@ -1,0 +1,71 @@
+"""The real API app served by uvicorn on 127.0.0.1 in a thread, for the SDK tests (imported
+by name: pytest puts this folder on sys.path)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+from alembic import command
+from alembic.config import Config
+from pydantic import SecretStr
+
+from api.app import create_app
+from api.settings import Settings
+
+ROOT = Path(__file__).parents[3]
+ADMIN_TOKEN = "sqz_client-test-admin-token"
+
+
+def migrate(url: str) -> None:
+    """``alembic upgrade head`` on a fresh database."""
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("sqlalchemy.url", url)
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, "head")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def settings_for(tmp: Path) -> Settings:
+    """Auth on with an admin token (as SQUEEZELAB_AUTH=on, SQUEEZELAB_ADMIN_TOKEN=...)."""
+    url = f"sqlite:///{tmp / 'squeezelab.db'}"
+    migrate(url)
+    return Settings(database_url=url, auth="on", admin_token=SecretStr(ADMIN_TOKEN),
+                    artifact_dir=tmp / "artifacts", lease_seconds=30, max_attempts=2)
+
+
+class LiveApi:
+    """One uvicorn server on ``port``; ``start`` and ``stop`` may be repeated (an outage)."""
+
+    def __init__(self, settings: Settings, port: int) -> None:
+        self.settings, self.port = settings, port
+        self.url = f"http://127.0.0.1:{port}"
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 20.0) -> None:
+        config = uvicorn.Config(create_app(self.settings), host="127.0.0.1", port=self.port,
+                                log_level="warning", lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start on port {self.port}")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(20)
+            self._server = self._thread = None
