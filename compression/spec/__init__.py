@@ -1,0 +1,37 @@
+"""The sweep spec: one torch-free schema shared by the API, workers, CLI and dashboard.
+
+A spec names a task, the seeds, the dense baseline's training and a list of recipes. A list
+value on a grid-able recipe field (``final_sparsity: [0.5, 0.9]``) is a grid axis; each recipe
+expands to the cartesian product of its axes, times the seeds. ``expand`` turns a spec into
+resolved ``RunConfig`` objects in a deterministic order, each with a stable ``config_hash``.
+
+This module must not import torch (an import-linter contract and a test check it).
+"""
+
+from compression.spec.grid import expand_recipe, recipe_axes
+from compression.spec.models import (
+    DistillSpec,
+    GatesSpec,
+    LatencySpec,
+    MeasureSpec,
+    OptimizerSpec,
+    PruneSpec,
+    QuantizeSpec,
+    RecipeSpec,
+    Runtime,
+    ScheduleKind,
+    ScheduleSpec,
+    SensitivitySpec,
+    SweepSpec,
+    TrainSpec,
+)
+from compression.spec.parse import load_spec_text, parse_spec
+from compression.spec.runs import RunConfig, expand
+from compression.spec.types import Axis, scalar
+
+__all__ = [
+    "Axis", "DistillSpec", "GatesSpec", "LatencySpec", "MeasureSpec", "OptimizerSpec",
+    "PruneSpec", "QuantizeSpec", "RecipeSpec", "RunConfig", "Runtime", "ScheduleKind",
+    "ScheduleSpec", "SensitivitySpec", "SweepSpec", "TrainSpec", "expand", "expand_recipe",
+    "load_spec_text", "parse_spec", "recipe_axes", "scalar",
+]

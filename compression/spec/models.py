@@ -1,0 +1,172 @@
+"""The sweep spec's models: recipes (prune, schedule, quantize, distill), measurement, gates."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, model_validator
+
+from compression.spec.checks import SemanticErrors, semantic_errors
+from compression.spec.types import (
+    Axis,
+    Fraction,
+    NoBool,
+    NonNegInt,
+    PositiveFloat,
+    PositiveInt,
+    SpecModel,
+)
+
+
+class OptimizerSpec(SpecModel):
+    """Optimizer of a training phase."""
+
+    name: Axis[Literal["sgd", "adam", "adamw"]] = "adam"
+    lr: Axis[PositiveFloat] = 1.0e-3
+    momentum: Annotated[float, NoBool, Field(ge=0.0, lt=1.0)] = 0.9
+    weight_decay: Annotated[float, NoBool, Field(ge=0.0)] = 0.0
+
+
+class TrainSpec(SpecModel):
+    """One training phase: the dense baseline, or a recipe's fine-tuning."""
+
+    epochs: Axis[NonNegInt] = 10
+    batch_size: PositiveInt = 64
+    optimizer: OptimizerSpec = OptimizerSpec()
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+
+
+class PruneSpec(SpecModel):
+    """What to prune and how to rank weights.
+
+    granularity: ``unstructured`` zeroes single weights; ``channel`` physically removes
+    filters/neurons and their dependents; ``nm`` keeps ``n`` of every ``m`` consecutive input
+    weights. scope: rank weights per layer or across all layers (unstructured, channel).
+    exclude: module names or glob patterns never pruned. The classifier's outputs are never
+    removed whatever this says.
+    """
+
+    granularity: Axis[Literal["unstructured", "channel", "nm"]] = "unstructured"
+    scope: Axis[Literal["layer", "global"]] = "layer"
+    criterion: Axis[Literal["l1", "l2"]] = "l1"
+    n: Axis[PositiveInt] = 2
+    m: Axis[PositiveInt] = 4
+    exclude: list[str] = Field(default_factory=list)
+
+
+ScheduleKind = Literal["one_shot", "iterative", "agp", "polynomial", "constant"]
+
+
+class ScheduleSpec(SpecModel):
+    """How the sparsity target moves during training.
+
+    Epoch fields are converted to optimizer steps by the runner; ``frequency`` is in optimizer
+    steps. ``final_sparsity`` is the fraction of weights (unstructured) or of channels
+    (channel) removed; ``nm`` sparsity is fixed by n and m.
+    """
+
+    kind: Axis[ScheduleKind] = "one_shot"
+    final_sparsity: Axis[Fraction] | None = None
+    initial_sparsity: Axis[Fraction] = 0.0
+    start_epoch: Axis[NonNegInt] = 0
+    end_epoch: Axis[NonNegInt] | None = None
+    frequency: Axis[PositiveInt] = 10
+    power: Axis[PositiveFloat] = 3.0
+    steps: Axis[PositiveInt] = 4
+    epochs_per_step: Axis[NonNegInt] = 2
+
+
+class QuantizeSpec(SpecModel):
+    """Quantization after pruning (prune, then quantize)."""
+
+    mode: Axis[Literal["ptq_dynamic", "ptq_static", "qat"]] = "ptq_dynamic"
+    # x86: 7-bit weights, safe on AVX2 without VNNI (u8 x s8 pairs can saturate 16-bit sums);
+    # x86_vnni: full 8-bit weights for CPUs with VNNI.
+    backend: Literal["x86", "x86_vnni"] = "x86"
+    calibration_batches: Axis[PositiveInt] = 16
+
+
+class DistillSpec(SpecModel):
+    """Knowledge distillation from the dense baseline during fine-tuning.
+
+    loss = alpha * T^2 * KL(student_T || teacher_T) + (1 - alpha) * CE.
+    """
+
+    temperature: Axis[PositiveFloat] = 4.0
+    alpha: Axis[Annotated[float, NoBool, Field(ge=0.0, le=1.0)]] = 0.5
+
+
+class SensitivitySpec(SpecModel):
+    """Prune each prunable layer alone at each level, without fine-tuning."""
+
+    levels: list[Fraction] = Field(default_factory=lambda: [0.25, 0.5, 0.75, 0.9, 0.95])
+    granularity: Literal["unstructured", "channel"] = "unstructured"
+
+
+class RecipeSpec(SpecModel):
+    """One recipe: a named combination of prune / schedule / quantize / distill / finetune."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.\-]*$")]
+    prune: PruneSpec | None = None
+    schedule: ScheduleSpec | None = None
+    quantize: QuantizeSpec | None = None
+    distill: DistillSpec | None = None
+    finetune: TrainSpec | None = None
+    sensitivity: SensitivitySpec | None = None
+
+
+Runtime = Literal["torch", "onnxruntime"]
+
+
+class LatencySpec(SpecModel):
+    """The latency harness: warmup and timed repeats per batch size, torch threads pinned."""
+
+    batch_sizes: Annotated[list[PositiveInt], Field(min_length=1)] = Field(
+        default_factory=lambda: [1, 64]
+    )
+    warmup: NonNegInt = 10
+    repeats: Annotated[int, NoBool, Field(ge=3)] = 50
+    threads: PositiveInt = 1
+    runtimes: Annotated[list[Runtime], Field(min_length=1)] = Field(
+        default_factory=lambda: list[Runtime](["torch", "onnxruntime"])
+    )
+
+
+class MeasureSpec(SpecModel):
+    latency: LatencySpec = LatencySpec()
+
+
+class GatesSpec(SpecModel):
+    """Pass/fail rules evaluated when a sweep ends (CI)."""
+
+    max_accuracy_drop: Annotated[float, NoBool, Field(ge=0.0, le=1.0)] | None = None
+    min_speedup: PositiveFloat | None = None
+    max_stored_size: PositiveInt | None = None
+    apply_to: Literal["best", "each_recipe"] = "best"
+
+
+class SweepSpec(SpecModel):
+    """A sweep: one task, seeds, the dense baseline and the recipes to try."""
+
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    task: Annotated[str, Field(min_length=1, max_length=128)]
+    device: Literal["cpu", "cuda"] = "cpu"
+    seeds: Annotated[list[NonNegInt], Field(min_length=1, max_length=100)] = Field(
+        default_factory=lambda: [0]
+    )
+    baseline: TrainSpec = TrainSpec(epochs=30)
+    recipes: Annotated[list[RecipeSpec], Field(max_length=100)] = Field(default_factory=list)
+    measure: MeasureSpec = MeasureSpec()
+    gates: GatesSpec = GatesSpec()
+
+    @model_validator(mode="after")
+    def _check_semantics(self) -> Self:
+        errors = list(semantic_errors(self))
+        if errors:
+            raise SemanticErrors(errors)
+        return self
+
+    @property
+    def queue(self) -> str:
+        """The worker queue this sweep's runs go to."""
+        return "gpu" if self.device == "cuda" else "cpu"

@@ -1,0 +1,80 @@
+"""Resolved runs: a spec expanded into baselines and compress runs, with stable hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from compression.spec.grid import expand_recipe, recipe_axes
+from compression.spec.models import MeasureSpec, RecipeSpec, SweepSpec, TrainSpec
+from compression.spec.types import NonNegInt, SpecModel
+
+
+class RunConfig(SpecModel):
+    """One resolved run: a grid point and a seed. This is what a worker executes."""
+
+    name: str
+    kind: Literal["baseline", "compress"]
+    task: str
+    seed: NonNegInt
+    device: Literal["cpu", "cuda"]
+    baseline: TrainSpec
+    recipe: RecipeSpec | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    measure: MeasureSpec = MeasureSpec()
+
+    @property
+    def config_hash(self) -> str:
+        """A stable hash of what determines the run's result (not its display name)."""
+        return _stable_hash(self.model_dump(mode="json", exclude={"name", "params"}))
+
+    @property
+    def baseline_key(self) -> str:
+        """Runs with the same key share one dense baseline: (task, seed, baseline config)."""
+        return _stable_hash({"task": self.task, "seed": self.seed, "device": self.device,
+                             "baseline": self.baseline.model_dump(mode="json")})
+
+    @property
+    def queue(self) -> str:
+        return "gpu" if self.device == "cuda" else "cpu"
+
+
+def _stable_hash(data: Mapping[str, Any]) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _format_value(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def expand(spec: SweepSpec) -> list[RunConfig]:
+    """Resolve a sweep into runs: the baselines (one per seed), then each recipe's grid × seeds."""
+    common = {"task": spec.task, "device": spec.device, "baseline": spec.baseline,
+              "measure": spec.measure}
+    runs = [RunConfig(name=f"baseline@seed{seed}", kind="baseline", seed=seed, **common)
+            for seed in spec.seeds]
+    for recipe in spec.recipes:
+        axes = recipe_axes(recipe)
+        for variant in expand_recipe(recipe):
+            params = {path: _lookup(variant, path) for path, _ in axes}
+            label = ",".join(f"{p.rsplit('.', 1)[-1]}={_format_value(v)}"
+                             for p, v in params.items())
+            base = f"{recipe.name}[{label}]" if label else recipe.name
+            runs.extend(
+                RunConfig(name=f"{base}@seed{seed}", kind="compress", seed=seed, recipe=variant,
+                          params=params, **common)
+                for seed in spec.seeds
+            )
+    return runs
+
+
+def _lookup(model: BaseModel, dotted: str) -> Any:
+    value: Any = model
+    for key in dotted.split("."):
+        value = getattr(value, key)
+    return value

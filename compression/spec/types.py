@@ -1,0 +1,42 @@
+"""Field types shared by the spec models: grid axes, numbers that are never booleans."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+T = TypeVar("T")
+# A grid-able field takes one value or a non-empty list of values (a grid axis).
+Axis = Union[T, Annotated[list[T], Field(min_length=1)]]  # noqa: UP007 (needs a runtime Union)
+
+
+def scalar(value: T | list[T]) -> T:
+    """The value of a grid-able field of a resolved (expanded) config.
+
+    After ``expand`` every axis holds one value; a list here means the caller skipped
+    expansion, which is a bug, not a user error.
+    """
+    if isinstance(value, list):
+        raise TypeError(f"unexpanded grid axis {value!r}: expand the spec first")
+    return value
+
+
+def _not_bool(value: Any) -> Any:
+    """YAML's ``true`` would otherwise pass as 1 (or 1.0): a boolean is never a number here."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not a boolean")
+    return value
+
+
+NoBool = BeforeValidator(_not_bool)
+Fraction = Annotated[float, NoBool, Field(ge=0.0, lt=1.0)]
+PositiveFloat = Annotated[float, NoBool, Field(gt=0.0)]
+NonNegInt = Annotated[int, NoBool, Field(ge=0)]
+PositiveInt = Annotated[int, NoBool, Field(gt=0)]
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: unknown fields are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
