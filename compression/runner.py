@@ -7,6 +7,7 @@ and returns the summary and the artifact files. Workers and ``squeezelab local``
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from compression.checkpoint import TrainState
 from compression.errors import CompressionError, UnsupportedRecipeError
 from compression.measure import load_into, load_state, measure_model
 from compression.measure.report import measure_int8_onnx
@@ -39,7 +41,7 @@ from compression.spec import QuantizeSpec, RecipeSpec, RunConfig, TrainSpec, sca
 from compression.tasks import DataSplits, Task, get_task
 from compression.training import Emit, RunCancelledError, StepHooks, TrainConfig, evaluate, train
 
-__all__ = ["RunCancelledError", "RunResult", "execute_run"]
+__all__ = ["Resumable", "RunCancelledError", "RunResult", "execute_run"]
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -61,21 +63,36 @@ class RunResult:
         raise CompressionError("this run saved no model file")
 
 
+@dataclass
+class Resumable:
+    """Checkpointing of a run's training phase.
+
+    resume: the newest checkpoint of an earlier attempt, or None to start afresh.
+    save: called at every epoch end with the state to keep (the worker uploads it).
+    """
+
+    resume: TrainState | None = None
+    save: Callable[[TrainState], None] | None = None
+
+
 def execute_run(config: RunConfig, *, workdir: Path, emit: Emit,
                 baseline_weights: Path | None = None,
-                should_stop: Callable[[], bool] | None = None) -> RunResult:
+                should_stop: Callable[[], bool] | None = None,
+                checkpoints: Resumable | None = None) -> RunResult:
     """Run ``config`` in ``workdir``; a compress run needs its baseline's weights file.
 
     Raises ``CompressionError`` for anything the user's spec caused (unknown task, impossible
     target, unsupported recipe) and ``RunCancelledError`` when ``should_stop`` says so.
+    ``checkpoints`` saves the training state every epoch and resumes from a saved one.
     """
+    checkpoints = checkpoints or Resumable()
     task = get_task(config.task)
     if config.device == "cuda":
         raise UnsupportedRecipeError("device 'cuda' is not supported by this runner yet; use cpu")
     workdir.mkdir(parents=True, exist_ok=True)
     data = task.load_data(0)
     if config.kind == "baseline":
-        return _run_baseline(config, task, data, workdir, emit, should_stop)
+        return _run_baseline(config, task, data, workdir, emit, should_stop, checkpoints)
     if baseline_weights is None:
         raise CompressionError(f"run {config.name!r} needs its baseline's weights")
     if config.recipe is None:
@@ -83,7 +100,8 @@ def execute_run(config: RunConfig, *, workdir: Path, emit: Emit,
     dense = _build(task, config.seed)
     load_into(dense, load_state(baseline_weights))
     dense.eval()
-    return _run_compress(config, config.recipe, task, data, dense, workdir, emit, should_stop)
+    return _run_compress(config, config.recipe, task, data, dense, workdir, emit, should_stop,
+                         checkpoints)
 
 
 def _build(task: Task, seed: int) -> nn.Module:
@@ -96,11 +114,13 @@ def _example(task: Task) -> torch.Tensor:
 
 
 def _run_baseline(config: RunConfig, task: Task, data: DataSplits, workdir: Path, emit: Emit,
-                  should_stop: Callable[[], bool] | None) -> RunResult:
+                  should_stop: Callable[[], bool] | None, checkpoints: Resumable) -> RunResult:
     model = _build(task, config.seed)
+    if checkpoints.resume is not None:
+        load_into(model, checkpoints.resume.model)
     epochs = scalar(config.baseline.epochs)
     train(model, data, TrainConfig(config.baseline, epochs, config.seed), emit=emit,
-          should_stop=should_stop)
+          should_stop=should_stop, resume=checkpoints.resume, checkpoint=checkpoints.save)
     model.eval()
     accuracy = evaluate(model, data.x_test, data.y_test)
     return _finish(task, model, model, accuracy, accuracy, workdir, config, extra={})
@@ -108,13 +128,13 @@ def _run_baseline(config: RunConfig, task: Task, data: DataSplits, workdir: Path
 
 def _run_compress(config: RunConfig, recipe: RecipeSpec, task: Task, data: DataSplits,
                   dense: nn.Module, workdir: Path, emit: Emit,
-                  should_stop: Callable[[], bool] | None) -> RunResult:
+                  should_stop: Callable[[], bool] | None, checkpoints: Resumable) -> RunResult:
     baseline_accuracy = evaluate(dense, data.x_test, data.y_test)
     if recipe.sensitivity is not None:
         return _run_sensitivity(config, recipe, task, data, dense, baseline_accuracy, workdir)
 
     model, extra = compress_model(config, recipe, task, data, dense, emit=emit,
-                                  should_stop=should_stop)
+                                  should_stop=should_stop, checkpoints=checkpoints)
     model.eval()
     if recipe.quantize is not None:
         return _finish_quantized(task, data, model, dense, recipe.quantize, baseline_accuracy,
@@ -126,23 +146,36 @@ def _run_compress(config: RunConfig, recipe: RecipeSpec, task: Task, data: DataS
 def compress_model(config: RunConfig, recipe: RecipeSpec, task: Task, data: DataSplits,
                    dense: nn.Module, *, emit: Emit,
                    should_stop: Callable[[], bool] | None = None,
+                   checkpoints: Resumable | None = None,
                    ) -> tuple[nn.Module, dict[str, Any]]:
     """Prune and fine-tune a copy of ``dense`` as the recipe says; ``dense`` is left as it is.
 
     Returns the compressed model and what the summary records about the pruning.
     """
+    checkpoints = checkpoints or Resumable()
+    resume = checkpoints.resume
     model = copy.deepcopy(dense)
     model.train()
     spec, plan = _training_phase(config, recipe, len(data.y_train))
     pruner = (None if recipe.prune is None else
               build_pruner(recipe.prune, model, example_inputs=_example(task),
                            classifier=task.classifier))
+    pruned_to = 0.0
+    if resume is not None:
+        # Channel-pruned layers take the checkpoint's shapes in place, so the pruner's
+        # dependency graph (built on these modules) stays valid; masks come from the zeros.
+        load_into(model, resume.model)
+        pruned_to = resume.pruned_to
+        if pruner is not None:
+            pruner.restore(pruned_to)
 
     def prune_at(step: int) -> bool:
+        nonlocal pruned_to
         target = None if pruner is None else plan.target_at(step)
         if pruner is None or target is None:
             return False
         changed = pruner.prune_to(target)
+        pruned_to = max(pruned_to, target)
         emit("sparsity/target", step, target)
         emit("sparsity/actual", step, pruner.actual())
         return changed
@@ -154,12 +187,24 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, task: Task, data: Data
         fake_quant = attach_fake_quant(model, reduce_range=settings.reduce_range)
     hooks = StepHooks()
     if pruner is not None:
+        def epoch_sparsity(_epoch: int, step: int) -> None:
+            # When a pruning step falls on this boundary, prune_at reports that step instead,
+            # so each curve has one value per step.
+            if plan.target_at(step) is None:
+                emit("sparsity/actual", step, pruner.actual())
+
         hooks = StepHooks(before_step=prune_at, after_step=lambda _s: pruner.enforce(),
-                          after_epoch=lambda _e, step: emit("sparsity/actual", step,
-                                                            pruner.actual()))
+                          after_epoch=epoch_sparsity)
+    save = checkpoints.save
+
+    def checkpoint(state: TrainState) -> None:
+        if save is not None:
+            save(dataclasses.replace(state, pruned_to=pruned_to))
+
     train(model, data, TrainConfig(spec, plan.total_epochs, config.seed, teacher=dense,
-                                   distill=recipe.distill),
-          emit=emit, hooks=hooks, should_stop=should_stop)
+                                   distill=recipe.distill, phase="finetune"),
+          emit=emit, hooks=hooks, should_stop=should_stop, resume=resume,
+          checkpoint=checkpoint)
     # A schedule that ends exactly at the end of training prunes one last time.
     prune_at(plan.total_steps)
     clear_negative_zeros(model)

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from compression.checkpoint import TrainState
+from compression.errors import CompressionError
 from compression.spec import DistillSpec, OptimizerSpec, TrainSpec, scalar
 from compression.tasks import DataSplits
 
@@ -80,14 +82,21 @@ class TrainConfig:
     seed: int
     teacher: nn.Module | None = None
     distill: DistillSpec | None = None
+    # "baseline" or "finetune": recorded in checkpoints so one never resumes the other phase.
+    phase: str = "baseline"
 
 
 def train(model: nn.Module, data: DataSplits, cfg: TrainConfig, *, emit: Emit,
-          hooks: StepHooks | None = None, should_stop: Callable[[], bool] | None = None) -> int:
+          hooks: StepHooks | None = None, should_stop: Callable[[], bool] | None = None,
+          resume: TrainState | None = None,
+          checkpoint: Callable[[TrainState], None] | None = None) -> int:
     """Train ``model`` in place; returns the number of optimizer steps taken.
 
     Emits ``train/loss`` and ``lr`` every step and ``val/accuracy`` and ``epoch`` at each epoch
     end, all on the optimizer-step axis.
+    resume: a checkpoint of this phase; the caller has already loaded its model state.
+    Training continues after its epoch with the saved optimizer and shuffling state.
+    checkpoint: called at each epoch end (after ``hooks.after_epoch``) with the state to save.
     """
     hooks = hooks or StepHooks()
     n = len(data.y_train)
@@ -100,8 +109,14 @@ def train(model: nn.Module, data: DataSplits, cfg: TrainConfig, *, emit: Emit,
     if cfg.teacher is not None:
         cfg.teacher.eval()
     model.train()
-    step = 0
-    for epoch in range(cfg.epochs):
+    step, start_epoch = 0, 0
+    if resume is not None:
+        if resume.phase != cfg.phase:
+            raise CompressionError(f"a {resume.phase} checkpoint cannot resume {cfg.phase}")
+        optimizer.load_state_dict(resume.optimizer)
+        generator.set_state(resume.generator)
+        step, start_epoch = resume.step, resume.epoch
+    for epoch in range(start_epoch, cfg.epochs):
         order = torch.randperm(n, generator=generator)
         for i in range(0, n, bs):
             if should_stop is not None and should_stop():
@@ -133,6 +148,10 @@ def train(model: nn.Module, data: DataSplits, cfg: TrainConfig, *, emit: Emit,
         emit("epoch", step, float(epoch + 1))
         if hooks.after_epoch is not None:
             hooks.after_epoch(epoch, step)
+        if checkpoint is not None:
+            checkpoint(TrainState(phase=cfg.phase, epoch=epoch + 1, step=step,
+                                  model=model.state_dict(), optimizer=optimizer.state_dict(),
+                                  generator=generator.get_state()))
     return step
 
 

@@ -93,6 +93,9 @@ class ChannelPruner:
     def enforce(self) -> None:
         """Nothing to hold down: removed channels no longer exist."""
 
+    def restore(self, target: float) -> None:
+        """Nothing to rebuild: the loaded checkpoint already gave the layers their widths."""
+
     def actual(self) -> float:
         """Fraction of the original prunable channels removed so far."""
         original = sum(self._original.values())

@@ -36,6 +36,10 @@ class Pruner(Protocol):
         """Put masked weights back to exactly zero (call after every optimizer step)."""
         ...
 
+    def restore(self, target: float) -> None:
+        """Resume at ``target`` after a checkpoint's weights were loaded into the model."""
+        ...
+
     def actual(self) -> float:
         """Achieved sparsity, in the units of the target."""
         ...
@@ -86,6 +90,12 @@ class UnstructuredPruner:
     def enforce(self) -> None:
         self._masks.apply()
 
+    def restore(self, target: float) -> None:
+        """Rebuild the masks from the loaded weights' zeros; the next target starts there."""
+        if target > 0:
+            self._masks.update(self._layers, _zero_masks(self._layers))
+        self._target = target
+
     def actual(self) -> float:
         """Zero fraction of the weights of the pruned layers."""
         return _zero_fraction(self._layers)
@@ -120,9 +130,21 @@ class NMPruner:
     def enforce(self) -> None:
         self._masks.apply()
 
+    def restore(self, target: float) -> None:
+        """Take the loaded weights' zero pattern as the n:m masks once it was applied."""
+        if target > 0:
+            managed = {name: layer for name, layer in self._layers.items()
+                       if name not in self._skipped}
+            self._masks.update(managed, _zero_masks(managed))
+
     def actual(self) -> float:
         """Zero fraction over all managed layers, skipped (dense) ones included."""
         return _zero_fraction(self._layers)
+
+
+def _zero_masks(layers: dict[str, nn.Module]) -> dict[str, torch.Tensor]:
+    """Keep-masks (True = live) from the weights as they are now."""
+    return {name: weight_of(layer) != 0 for name, layer in layers.items()}
 
 
 def _one(value: T | list[T], name: str) -> T:

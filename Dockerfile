@@ -1,0 +1,51 @@
+# One image for the API and the workers; docker-compose.yml and docs/deployment.md use it.
+#
+# TORCH_INDEX_URL picks the torch build. The default, PyTorch's CPU wheel index, keeps the
+# image small (API and CPU workers). The GPU worker builds with https://pypi.org/simple,
+# whose Linux torch wheel bundles the CUDA libraries: no CUDA base image is needed, only
+# the NVIDIA driver and container toolkit on the host.
+ARG PYTHON_VERSION=3.11
+FROM python:${PYTHON_VERSION}-slim
+
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN groupadd --system --gid 10001 squeezelab \
+ && useradd --system --uid 10001 --gid squeezelab --create-home squeezelab
+
+WORKDIR /app
+
+# Layers go from the slowest-changing to the fastest, so that editing code reuses the
+# cached installs: torch (large), then the other dependencies (they change only with
+# pyproject.toml), then the source.
+RUN pip install torch==2.13.0 --index-url "${TORCH_INDEX_URL}"
+
+COPY pyproject.toml README.md ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+ && pip install -r /tmp/requirements.txt \
+ && rm /tmp/requirements.txt
+
+COPY alembic.ini ./
+COPY migrations/ migrations/
+COPY compression/ compression/
+COPY client/ client/
+COPY api/ api/
+COPY workers/ workers/
+COPY squeezelab/ squeezelab/
+
+# Editable, so that the packages run from /app beside alembic.ini and migrations/ (which
+# are not part of the wheel) and `squeezelab api` can migrate the database.
+RUN pip install --no-deps --editable . \
+ && mkdir -p /data/artifacts /app/.squeezelab \
+ && chown -R squeezelab:squeezelab /data /app/.squeezelab
+
+# A named volume mounted on /data/artifacts starts with this owner, so the non-root
+# user can write to it.
+USER squeezelab
+
+EXPOSE 8000
+CMD ["squeezelab", "api", "--host", "0.0.0.0", "--port", "8000"]

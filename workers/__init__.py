@@ -1,0 +1,1 @@
+"""Celery workers: execute runs that the API hands out, talking to it over HTTP only."""
