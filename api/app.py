@@ -1,4 +1,4 @@
-"""The application factory: settings, database, enqueuer, routes and error mapping."""
+"""The application factory: settings, database, enqueuer, reconciler, routes and errors."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from api.events import EventBus
 from api.middleware import RequestContextMiddleware, RequestMetrics
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
+from api.producer import CeleryProducer
+from api.reconciler import Reconciler
 from api.routes import artifacts, events, health, metrics, runs, sweeps, tokens, workers
+from api.services.context import Effects
 from api.services.tokens import ensure_admin_token
 from api.settings import Settings, get_settings
 
@@ -21,25 +24,41 @@ API_VERSION = "1.0.0"
 
 
 def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = None) -> FastAPI:
-    """Build the app. ``settings`` defaults to the environment's; ``enqueuer`` to one that
-    leaves runs queued (the Celery producer is passed in by the process that has one)."""
+    """Build the app. ``settings`` defaults to the environment's; ``enqueuer`` to a Celery
+    producer on ``settings.broker_url``, or without one to an enqueuer that leaves runs
+    queued. The reconciler runs while the app does (unless ``reconcile_interval_s`` is 0)."""
     settings = settings or get_settings()
     db = Database(settings.database_url, settings.db_connect_timeout_s)
+    producer = None
+    if enqueuer is None and settings.broker_url:
+        enqueuer = producer = CeleryProducer(settings.broker_url)
+    enqueuer = enqueuer or DeferredEnqueuer()
+    bus = EventBus()
+    reconciler = Reconciler(db, Effects(settings, enqueuer, bus),
+                            settings.reconcile_interval_s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.admin_token is not None:
             with db.session() as session:
                 ensure_admin_token(session, settings.admin_token.get_secret_value())
-        yield
-        db.dispose()
+        if settings.reconcile_interval_s > 0:
+            reconciler.start()
+        try:
+            yield
+        finally:
+            reconciler.stop()
+            if producer is not None:
+                producer.close()
+            db.dispose()
 
     app = FastAPI(title="squeezelab", version=API_VERSION, lifespan=lifespan,
                   description="Experiment tracking for model-compression sweeps.")
     app.dependency_overrides[get_settings] = lambda: settings
     app.state.db = db
-    app.state.enqueuer = enqueuer or DeferredEnqueuer()
-    app.state.events = EventBus()
+    app.state.enqueuer = enqueuer
+    app.state.events = bus
+    app.state.reconciler = reconciler
     app.state.request_metrics = RequestMetrics()
 
     def body_limit(path: str) -> int:

@@ -1,14 +1,14 @@
 """How the API hands runs to workers: by run id on a queue, through an ``Enqueuer``.
 
-The Celery producer (task name ``squeezelab.run``) implements this protocol in the workers
-issue; the API imports no worker code. Until a producer is configured, runs stay ``queued``
-in the database, which is the source of truth, and the reconciler sends them later.
+``api.producer.CeleryProducer`` implements this protocol (task name ``squeezelab.run``);
+the API imports no worker code. Without a broker, runs stay ``queued`` in the database,
+which is the source of truth, and the reconciler sends what a broker never received.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 log = logging.getLogger("squeezelab.api.enqueue")
 
@@ -18,6 +18,14 @@ class Enqueuer(Protocol):
         """Send one run to a worker queue; may raise if the broker is unreachable."""
 
 
+@runtime_checkable
+class QueueDepth(Protocol):
+    """An enqueuer that can also say how many messages wait in a queue."""
+
+    def queue_depth(self, queue: str) -> int | None:
+        """Messages waiting (not yet delivered) in ``queue``; None when unknown."""
+
+
 class DeferredEnqueuer:
     """Sends nothing: runs stay queued until a reconciler with a real producer sends them."""
 
@@ -25,15 +33,18 @@ class DeferredEnqueuer:
         log.debug("run %s left queued for %s (no producer configured)", run_id, queue)
 
 
-def enqueue_all(enqueuer: Enqueuer, runs: list[tuple[int, str]]) -> int:
-    """Enqueue after commit; a broker failure leaves the rest queued. Returns how many went."""
-    sent = 0
-    for run_id, queue in runs:
+def enqueue_all(enqueuer: Enqueuer, runs: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Enqueue after commit; returns the runs that were not sent.
+
+    The first failure stops the loop: the broker is evidently down, and trying each
+    remaining run would hold the request for one connection timeout per run. Those runs
+    stay queued and the reconciler sends them once the broker is back.
+    """
+    for index, (run_id, queue) in enumerate(runs):
         try:
             enqueuer.enqueue(run_id, queue)
         except Exception:
-            log.warning("could not enqueue run %s; it stays queued for the reconciler",
-                        run_id, exc_info=True)
-            continue
-        sent += 1
-    return sent
+            log.warning("could not enqueue run %s; %d run(s) stay queued for the reconciler",
+                        run_id, len(runs) - index, exc_info=True)
+            return runs[index:]
+    return []

@@ -64,6 +64,8 @@ class Sweep(Base):
     ref: Mapped[str | None] = mapped_column(String(256))
     sha: Mapped[str | None] = mapped_column(String(64))
     spec: Mapped[dict[str, Any]]
+    # The gates report (api.services.gates), written when the sweep ends.
+    gates: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     ended_at: Mapped[datetime | None]
@@ -93,6 +95,8 @@ class Run(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None]
+    # When the run was last handed to the broker; NULL when never, or when that failed.
+    enqueued_at: Mapped[datetime | None]
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     summary: Mapped[dict[str, Any] | None]
     error: Mapped[dict[str, Any] | None]

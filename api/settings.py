@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     db_connect_timeout_s: int = Field(default=5, ge=2, le=60)
     lease_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
+    # None keeps runs queued in the database (no dispatch); e.g. redis://127.0.0.1:6379/0,
+    # or sqla+sqlite:///.squeezelab/broker.db for the embedded, server-less broker.
+    broker_url: str | None = None
+    # Seconds between reconciler ticks (expired leases, lost messages); 0 disables it.
+    reconcile_interval_s: float = Field(default=5.0, ge=0)
+    # How long a sent, still-queued run waits before the reconciler may count its message
+    # as lost. A worker claims a run within milliseconds of receiving it, or a few seconds
+    # when the API blips and the SDK retries, so 60 s never mistakes a claim in flight for
+    # a loss, and a wiped broker costs each waiting run about a minute, not a whole sweep.
+    requeue_after_s: float = Field(default=60.0, ge=0)
 
 
 @lru_cache

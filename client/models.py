@@ -53,6 +53,42 @@ class SweepCreated(_Model):
     run_ids: list[int]
 
 
+class GateResult(_Model):
+    """One gate checked against one variant (the best, or a recipe's best)."""
+
+    gate: str
+    recipe: str | None = None
+    variant: str | None = None
+    value: float | None = None
+    threshold: float
+    passed: bool
+
+
+class GateBest(_Model):
+    """The best variant's figures, means over its seeds."""
+
+    variant: str
+    recipe: str
+    run_ids: list[int]
+    seeds: int
+    accuracy: float | None = None
+    accuracy_drop: float | None = None
+    speedup: float | None = None
+    speedup_runtime: str | None = None
+    speedup_batch: int | None = None
+    stored_bytes: int | None = None
+
+
+class Gates(_Model):
+    """A sweep's gates, evaluated when it ended; ``passed`` is None without gates."""
+
+    passed: bool | None = None
+    apply_to: str = "best"
+    results: list[GateResult] = []
+    best: GateBest | None = None
+    description: str = ""
+
+
 class Sweep(_Model):
     id: int
     name: str
@@ -68,6 +104,7 @@ class Sweep(_Model):
     run_count: int
     counts: dict[str, int]
     spec: dict[str, Any] | None = None
+    gates: Gates | None = None
 
 
 class RetryResult(_Model):

@@ -1,4 +1,9 @@
-"""The ``squeezelab`` console script."""
+"""The ``squeezelab`` console script.
+
+``local`` and ``tasks`` run in this process (and import torch, so they import it lazily:
+the commands that talk to the API start in well under a second). The others talk to the
+API at ``--api-url`` with ``--token``, both also read from the environment.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,24 @@ from typing import Annotated
 
 import typer
 
-from squeezelab import local_cmd
+from squeezelab import api_cmd, logs_cmd, remote_cmd, service_cmd, token_cmd
+from squeezelab.remote import DEFAULT_API_URL, Remote
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Experiment tracking for model-compression sweeps.")
+
+
+@app.callback()
+def _remote_options(
+    ctx: typer.Context,
+    api_url: Annotated[str, typer.Option(
+        "--api-url", envvar="SQUEEZELAB_API_URL", help="The squeezelab API.")] = DEFAULT_API_URL,
+    token: Annotated[str | None, typer.Option(
+        "--token", envvar="SQUEEZELAB_TOKEN", show_default=False,
+        help="API token (needs read; write to submit or cancel; admin for tokens).")] = None,
+) -> None:
+    """Experiment tracking for model-compression sweeps."""
+    ctx.obj = Remote(api_url, token or None)
 
 
 @app.command("local")
@@ -24,13 +43,28 @@ def local(
         help="Artifacts directory (default: .squeezelab/local/<sweep name>).")] = None,
 ) -> None:
     """Run a whole sweep in this process and print a results table."""
+    from squeezelab import local_cmd
+
     raise typer.Exit(local_cmd.run(spec, out=out, workdir=workdir))
 
 
 @app.command("tasks")
 def tasks() -> None:
     """List the registered tasks."""
+    from squeezelab import local_cmd
+
     local_cmd.print_tasks()
+
+
+app.command("submit")(remote_cmd.submit)
+app.command("status")(remote_cmd.status)
+app.command("runs")(remote_cmd.runs)
+app.command("cancel")(remote_cmd.cancel)
+app.command("logs")(logs_cmd.logs)
+app.add_typer(token_cmd.app, name="token")
+app.command("api")(api_cmd.serve)
+app.command("worker")(service_cmd.worker)
+app.command("up")(service_cmd.up)
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ def _public(sweep: Sweep, counts: dict[str, int], with_spec: bool = False) -> Sw
         source=sweep.source, repo=sweep.repo, ref=sweep.ref,
         sha=sweep.sha, created_at=sweep.created_at, updated_at=sweep.updated_at,
         ended_at=sweep.ended_at, run_count=sum(counts.values()), counts=counts,
-        spec=sweep.spec if with_spec else None)
+        spec=sweep.spec if with_spec else None, gates=sweep.gates)
 
 
 @router.post("", status_code=201, openapi_extra=spec_request_body(),

@@ -14,11 +14,22 @@ SweepStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 Source = Literal["api", "cli", "webhook"]
 
 
+GATE_RESULT_EXAMPLE: JsonDict = {
+    "gate": "max_accuracy_drop", "recipe": None, "variant": "agp[final_sparsity=0.9]",
+    "value": 0.003, "threshold": 0.01, "passed": True}
+GATE_BEST_EXAMPLE: JsonDict = {
+    "variant": "agp[final_sparsity=0.9]", "recipe": "agp", "run_ids": [7, 8, 9], "seeds": 3,
+    "accuracy": 0.968, "accuracy_drop": 0.003, "speedup": 2.1, "speedup_runtime": "onnxruntime",
+    "speedup_batch": 64, "stored_bytes": 48213}
+GATES_EXAMPLE: JsonDict = {
+    "passed": True, "apply_to": "best", "results": [GATE_RESULT_EXAMPLE],
+    "best": GATE_BEST_EXAMPLE,
+    "description": "passed: best agp[final_sparsity=0.9] −0.3 pt, 2.1× faster"}
 SWEEP_EXAMPLE: JsonDict = {
     "id": 1, "name": "quick", "task": "digits-mlp", "status": "running", "source": "api",
     "repo": None, "ref": None, "sha": None, "created_at": "2026-11-23T12:00:00Z",
     "updated_at": "2026-11-23T12:04:30Z", "ended_at": None, "run_count": 6,
-    "counts": {"queued": 3, "running": 1, "succeeded": 2}}
+    "counts": {"queued": 3, "running": 1, "succeeded": 2}, "gates": None}
 RUN_PLAN_EXAMPLE: JsonDict = {
     "name": "quick/agp/final_sparsity=0.9/seed=0", "kind": "compress", "seed": 0,
     "queue": "cpu", "config_hash": "3b1f0c9e", "baseline_key": "digits-mlp/seed=0",
@@ -68,6 +79,52 @@ class SweepCreated(BaseModel):
     run_ids: list[int] = Field(description="every run of the sweep, baselines first")
 
 
+GateName = Literal["max_accuracy_drop", "min_speedup", "max_stored_size"]
+
+
+class GateResult(BaseModel):
+    """One gate checked against one variant: the sweep's best, or a recipe's best."""
+
+    model_config = example(GATE_RESULT_EXAMPLE)
+
+    gate: GateName
+    recipe: str | None = Field(description="the recipe judged (apply_to=each_recipe), else null")
+    variant: str | None = Field(description="the variant judged; null when none succeeded")
+    value: float | None = Field(description="the variant's figure, mean over seeds; null if "
+                                            "missing (the gate then fails)")
+    threshold: float
+    passed: bool
+
+
+class GateBest(BaseModel):
+    """A variant's figures, means over its seeds (see api.services.gates)."""
+
+    model_config = example(GATE_BEST_EXAMPLE)
+
+    variant: str
+    recipe: str
+    run_ids: list[int]
+    seeds: int
+    accuracy: float | None
+    accuracy_drop: float | None = Field(description="fraction: baseline minus accuracy")
+    speedup: float | None = Field(description="at the largest batch size, best runtime")
+    speedup_runtime: str | None
+    speedup_batch: int | None
+    stored_bytes: int | None
+
+
+class GatesReport(BaseModel):
+    """The gates of a sweep, evaluated when it ended."""
+
+    model_config = example(GATES_EXAMPLE)
+
+    passed: bool | None = Field(description="null when the spec sets no gate")
+    apply_to: Literal["best", "each_recipe"]
+    results: list[GateResult]
+    best: GateBest | None = Field(description="the best variant (passing, if any passes)")
+    description: str = Field(max_length=140, description="one line for a CI commit status")
+
+
 class SweepPublic(BaseModel):
     model_config = example(SWEEP_EXAMPLE)
 
@@ -87,6 +144,8 @@ class SweepPublic(BaseModel):
                                    examples=[{"queued": 3, "running": 1, "succeeded": 8}])
     spec: dict[str, Any] | None = Field(default=None,
                                         description="the submitted spec (single sweep only)")
+    gates: GatesReport | None = Field(default=None,
+                                      description="set when the sweep ends; null before")
 
 
 class SweepsPublic(BaseModel):

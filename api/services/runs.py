@@ -2,7 +2,9 @@
 
 Every transition is one conditional UPDATE (atomic on PostgreSQL and SQLite); when it
 matches no row, ``_refusal`` works out why and raises the matching typed error (409/404).
-Enqueueing and events happen after the commit, so a broker failure never loses a run.
+Enqueueing and events happen after the commit, so a broker failure never loses a run;
+a run is stamped ``enqueued_at`` in the transaction that makes it ready to send (see
+``api.services.dispatch``).
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, exists, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
 
-from api.enqueue import enqueue_all
 from api.errors import ApiError, ConflictError, IllegalTransitionError, LeaseError, NotFoundError
 from api.models import Run, utcnow
 from api.services.context import Effects
+from api.services.dispatch import ready, send
 from api.services.sweeps_state import mark_sweep_running, maybe_end_sweep
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -47,12 +49,9 @@ def _changed(result: Any) -> bool:
 def claim(session: Session, fx: Effects, run_id: int, worker_id: str) -> Run:
     """queued -> running with a lease; a second claim of the same run gets 409."""
     now = utcnow()
-    base = aliased(Run)
-    ready = (Run.depends_on_id.is_(None)
-             | exists().where(base.id == Run.depends_on_id, base.status == "succeeded"))
     result = session.execute(
         update(Run)
-        .where(Run.id == run_id, Run.status == "queued", ready)
+        .where(Run.id == run_id, Run.status == "queued", ready())
         .values(status="running", attempt=Run.attempt + 1, lease_owner=worker_id,
                 lease_expires_at=now + timedelta(seconds=fx.settings.lease_seconds),
                 started_at=now, cancel_requested=False)
@@ -67,7 +66,7 @@ def claim(session: Session, fx: Effects, run_id: int, worker_id: str) -> Run:
     return run
 
 
-def _owned(worker_id: str) -> Any:
+def _owned(worker_id: str | None) -> Any:
     return (Run.status == "running") & (Run.lease_owner == worker_id)
 
 
@@ -100,13 +99,15 @@ def complete(session: Session, fx: Effects, run_id: int, worker_id: str,
     session.refresh(run)
     dependents: list[tuple[int, str]] = []
     if run.kind == "baseline":
-        rows = session.execute(select(Run.id, Run.queue).where(
-            Run.depends_on_id == run.id, Run.status == "queued").order_by(Run.id))
-        dependents = [(r.id, r.queue) for r in rows]
-    maybe_end_sweep(session, run.sweep_id)
+        rows = session.execute(
+            update(Run).where(Run.depends_on_id == run.id, Run.status == "queued")
+            .values(enqueued_at=utcnow()).returning(Run.id, Run.queue)
+            .execution_options(synchronize_session=False))
+        dependents = sorted((r.id, r.queue) for r in rows)
+    ended = maybe_end_sweep(session, run.sweep_id)
     session.commit()
-    _publish(fx, run)
-    enqueue_all(fx.enqueuer, dependents)
+    _publish(fx, run, ended)
+    send(session, fx.enqueuer, dependents)
     return run
 
 
@@ -117,27 +118,44 @@ def fail(session: Session, fx: Effects, run_id: int, worker_id: str, error: dict
     if run is None or run.status != "running" or run.lease_owner != worker_id:
         raise _refusal(session, run_id, worker_id, "fail")
     again = retryable and run.attempt < fx.settings.max_attempts
-    return _end_attempt(session, fx, run, error, requeue=again)
+    if not _end_attempt(session, fx, run, error, requeue=again):
+        raise _refusal(session, run_id, worker_id, "fail")
+    return run
 
 
 def _end_attempt(session: Session, fx: Effects, run: Run, error: dict[str, Any],
-                 requeue: bool) -> Run:
-    run.error = {**error, "attempt": run.attempt}
-    run.lease_owner = None
-    run.lease_expires_at = None
+                 requeue: bool, *guards: Any) -> bool:
+    """End ``run``'s current attempt: back to queued (stamped, then sent) or failed.
+
+    One conditional UPDATE on the attempt that was read, so a worker that fails its run
+    while another API process reaps its lease ends the attempt only once. Returns False,
+    having changed nothing, when the run moved on meanwhile.
+    """
+    now = utcnow()
+    values: dict[str, Any] = {"error": {**error, "attempt": run.attempt},
+                              "lease_owner": None, "lease_expires_at": None}
     if requeue:
-        run.status = "queued"
+        values.update(status="queued", enqueued_at=now)
     else:
-        run.status = "failed"
-        run.ended_at = utcnow()
+        values.update(status="failed", ended_at=now)
+    result = session.execute(
+        update(Run).where(Run.id == run.id, _owned(run.lease_owner),
+                          Run.attempt == run.attempt, *guards)
+        .values(**values).execution_options(synchronize_session=False))
+    if not _changed(result):
+        session.rollback()
+        return False
+    session.refresh(run)
+    ended = None
+    if not requeue:
         _end_dependents(session, run, "failed", {
             "type": "DependencyFailed", "message": f"baseline run {run.id} failed"})
-        maybe_end_sweep(session, run.sweep_id)
+        ended = maybe_end_sweep(session, run.sweep_id)
     session.commit()
-    _publish(fx, run)
+    _publish(fx, run, ended)
     if requeue:
-        enqueue_all(fx.enqueuer, [(run.id, run.queue)])
-    return run
+        send(session, fx.enqueuer, [(run.id, run.queue)])
+    return True
 
 
 def _end_dependents(session: Session, run: Run, status: str,
@@ -161,26 +179,34 @@ def cancel(session: Session, fx: Effects, run_id: int) -> Run:
     run = get_run(session, run_id)
     session.refresh(run)
     _end_dependents(session, run, "cancelled", None)
-    maybe_end_sweep(session, run.sweep_id)
+    ended = maybe_end_sweep(session, run.sweep_id)
     session.commit()
-    _publish(fx, run)
+    _publish(fx, run, ended)
     return run
 
 
 def expire_leases(session: Session, fx: Effects, now: datetime | None = None) -> list[int]:
-    """Requeue running runs whose lease expired (worker died), or fail them after
-    ``max_attempts``. Called periodically by the reconciler; returns the affected run ids."""
+    """Requeue (and re-send) running runs whose lease expired (worker died), or fail them
+    after ``max_attempts``. Called periodically by the reconciler; returns the run ids it
+    ended. A lease renewed after the read, or a run another process reaped, is skipped."""
     now = now or utcnow()
     expired = session.scalars(select(Run).where(
         Run.status == "running", Run.lease_expires_at < now).order_by(Run.id)).all()
+    session.commit()
+    ended: list[int] = []
     for run in expired:
         error = {"type": "LeaseExpired",
                  "message": f"worker {run.lease_owner} stopped renewing its lease"}
-        _end_attempt(session, fx, run, error,
-                     requeue=run.attempt < fx.settings.max_attempts)
-    return [run.id for run in expired]
+        if _end_attempt(session, fx, run, error, run.attempt < fx.settings.max_attempts,
+                        Run.lease_expires_at < now):
+            ended.append(run.id)
+    return ended
 
 
-def _publish(fx: Effects, run: Run) -> None:
+def _publish(fx: Effects, run: Run, sweep_status: str | None = None) -> None:
+    """Tell subscribers about the run and, when it ended its sweep, about the sweep."""
     fx.events.publish(run.sweep_id, {"type": "run", "run_id": run.id, "status": run.status,
                                      "attempt": run.attempt})
+    if sweep_status is not None:
+        fx.events.publish(run.sweep_id, {"type": "sweep", "sweep_id": run.sweep_id,
+                                         "status": sweep_status})

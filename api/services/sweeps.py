@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from api.enqueue import enqueue_all
 from api.errors import IllegalTransitionError, NotFoundError
 from api.models import MetricPoint, MetricRollup, Run, Sweep, utcnow
 from api.services.context import Effects
+from api.services.dispatch import send
 from api.services.pagination import decode_cursor, encode_cursor
 from api.services.sweeps_state import maybe_end_sweep, run_counts
 from compression.spec import RunConfig, SweepSpec, expand
@@ -41,12 +42,13 @@ def variant_of(run_name: str) -> str:
     return run_name.rsplit("@seed", 1)[0]
 
 
-def _row(sweep_id: int, cfg: RunConfig, depends_on: int | None) -> dict[str, Any]:
+def _row(sweep_id: int, cfg: RunConfig, depends_on: int | None,
+         enqueued_at: datetime | None = None) -> dict[str, Any]:
     return {"sweep_id": sweep_id, "name": cfg.name, "variant": variant_of(cfg.name),
             "kind": cfg.kind, "status": "queued", "seed": cfg.seed, "queue": cfg.queue,
             "config": cfg.model_dump(mode="json"), "config_hash": cfg.config_hash,
             "baseline_key": cfg.baseline_key, "depends_on_id": depends_on, "attempt": 0,
-            "cancel_requested": False}
+            "cancel_requested": False, "enqueued_at": enqueued_at}
 
 
 def _insert_runs(session: Session, rows: list[dict[str, Any]]) -> list[int]:
@@ -65,13 +67,15 @@ def create_sweep(session: Session, fx: Effects, spec: SweepSpec, raw: dict[str, 
     session.add(sweep)
     session.flush()
     baselines = [c for c in configs if c.kind == "baseline"]
-    baseline_ids = _insert_runs(session, [_row(sweep.id, c, None) for c in baselines])
+    # Stamped as sent in this transaction (see api.services.dispatch), sent after commit.
+    now = utcnow()
+    baseline_ids = _insert_runs(session, [_row(sweep.id, c, None, now) for c in baselines])
     by_key = {c.baseline_key: rid for c, rid in zip(baselines, baseline_ids, strict=True)}
     compress_ids = _insert_runs(session, [_row(sweep.id, c, by_key[c.baseline_key])
                                           for c in configs if c.kind == "compress"])
     session.commit()
     fx.events.publish(sweep.id, {"type": "sweep", "status": sweep.status})
-    enqueue_all(fx.enqueuer, [(rid, spec.queue) for rid in baseline_ids])
+    send(session, fx.enqueuer, [(rid, spec.queue) for rid in baseline_ids])
     return StoredSweep(sweep, baseline_ids, baseline_ids + compress_ids)
 
 
@@ -134,17 +138,18 @@ def retry_failed(session: Session, fx: Effects, sweep_id: int) -> list[int]:
     if not failed:
         return []
     requeued = {run.id for run in failed}
-    for run in failed:
-        run.status, run.attempt, run.error, run.ended_at = "queued", 0, None, None
-    sweep.status, sweep.ended_at = "running", None
-    session.flush()
     done = set(session.scalars(select(Run.id).where(Run.sweep_id == sweep_id,
                                                     Run.status == "succeeded")))
-    ready = [(r.id, r.queue) for r in failed
-             if r.depends_on_id is None or r.depends_on_id in done]
+    now = utcnow()
+    for run in failed:
+        run.status, run.attempt, run.error, run.ended_at = "queued", 0, None, None
+        # Stamped when sent now; the others are stamped when their baseline succeeds.
+        run.enqueued_at = now if run.depends_on_id is None or run.depends_on_id in done else None
+    sweep.status, sweep.ended_at, sweep.gates = "running", None, None
+    ready = [(r.id, r.queue) for r in failed if r.enqueued_at is not None]
     session.commit()
     fx.events.publish(sweep_id, {"type": "sweep", "status": sweep.status})
-    enqueue_all(fx.enqueuer, ready)
+    send(session, fx.enqueuer, ready)
     return sorted(requeued)
 
 

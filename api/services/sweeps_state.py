@@ -1,11 +1,20 @@
-"""Sweep status follows its runs: running once one starts, ended once all have ended."""
+"""Sweep status follows its runs: running once one starts, ended once all have ended,
+and then its gates are evaluated and stored on it."""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.models import Run, Sweep, utcnow
+from api.services.gates import RunOutcome, evaluate_gates
+from compression.spec.models import GatesSpec
+
+log = logging.getLogger("squeezelab.api.sweeps")
 
 
 def run_counts(session: Session, sweep_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -37,14 +46,37 @@ def sweep_outcome(counts: dict[str, int]) -> str | None:
     return "succeeded"
 
 
-def maybe_end_sweep(session: Session, sweep_id: int) -> None:
-    """End the sweep when every run has ended. The sweep row is locked first so that two
-    runs ending at once cannot both miss each other's update (PostgreSQL)."""
+def gates_report(session: Session, sweep: Sweep) -> dict[str, Any]:
+    """Evaluate the sweep's gates over its succeeded compress runs, as stored JSON."""
+    spec = sweep.spec if isinstance(sweep.spec, dict) else {}
+    recipes = [r["name"] for r in spec.get("recipes") or []
+               if isinstance(r, dict) and isinstance(r.get("name"), str)]
+    try:
+        gates = GatesSpec.model_validate(spec.get("gates") or {})
+    except ValidationError:  # validated at submission; a later schema may disagree
+        log.warning("sweep %s: stored gates no longer validate", sweep.id, exc_info=True)
+        return {"passed": False, "apply_to": "best", "results": [], "best": None,
+                "description": "failed: the sweep's gates are not valid"}
+    rows = session.execute(select(Run.id, Run.variant, Run.summary).where(
+        Run.sweep_id == sweep.id, Run.kind == "compress", Run.status == "succeeded"))
+    runs = [RunOutcome(rid, variant, summary if isinstance(summary, dict) else {})
+            for rid, variant, summary in rows]
+    return evaluate_gates(gates, runs, recipes).model_dump(mode="json")
+
+
+def maybe_end_sweep(session: Session, sweep_id: int) -> str | None:
+    """End the sweep when every run has ended, with its gates evaluated; returns the new
+    status, or None when the sweep goes on (or had already ended so). The sweep row is
+    locked first so that two runs ending at once cannot both miss each other's update
+    (PostgreSQL)."""
     sweep = session.get(Sweep, sweep_id, with_for_update=True, populate_existing=True)
     if sweep is None:
-        return
+        return None
     session.flush()
     outcome = sweep_outcome(run_counts(session, [sweep_id])[sweep_id])
-    if outcome is not None and sweep.status != outcome:
-        sweep.status = outcome
-        sweep.ended_at = utcnow()
+    if outcome is None or sweep.status == outcome:
+        return None
+    sweep.status = outcome
+    sweep.ended_at = utcnow()
+    sweep.gates = gates_report(session, sweep)
+    return outcome

@@ -67,7 +67,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(database_url=database_url, auth="on",
                     admin_token=SecretStr(ADMIN_TOKEN), artifact_dir=tmp_path / "artifacts",
                     max_body_bytes=4 * 1024 * 1024, max_artifact_bytes=64 * 1024,
-                    lease_seconds=30, max_attempts=2)
+                    lease_seconds=30, max_attempts=2, reconcile_interval_s=0)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The real API app served by uvicorn on 127.0.0.1 in a thread, for the SDK tests (imported
-by name: pytest puts this folder on sys.path)."""
+by name: pyproject puts tests/support on sys.path)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from api.app import create_app
 from api.settings import Settings
 
-ROOT = Path(__file__).parents[3]
+ROOT = Path(__file__).parents[2]
 ADMIN_TOKEN = "sqz_client-test-admin-token"
 
 

@@ -1,0 +1,5 @@
+"""``python -m squeezelab``: the same as the ``squeezelab`` console script."""
+
+from squeezelab.cli import main
+
+main()
