@@ -17,11 +17,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 up: install
-	@echo
-	@echo "squeezelab is installed in $(VENV). Run a sweep in-process with:"
-	@echo "    $(BIN)/squeezelab local examples/quick.yaml --out results.json"
-	@echo "The API service runs with: .venv/bin/uvicorn api.asgi:app (see README, API service);"
-	@echo "workers, 'squeezelab up' and the dashboard arrive with later issues."
+	@echo "Starting squeezelab (API + one worker, SQLite, server-less broker) on http://127.0.0.1:8000"
+	@echo "In another shell: $(BIN)/squeezelab submit examples/quick.yaml --wait"
+	$(BIN)/squeezelab up
 
 lint: install
 	$(BIN)/ruff check .

@@ -88,6 +88,10 @@ def _stop(children: list[subprocess.Popen[bytes]], grace_s: float) -> None:
 def run(embedded: Embedded, *, concurrency: int = 1, grace_s: float = 20.0) -> int:
     """Start the API and a worker, wait for Ctrl-C (or a child's death); returns the exit
     code."""
+    # Ctrl-C and a service manager's SIGTERM both stop the children cleanly, even when this
+    # process was started in the background (where SIGINT starts out ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     embedded.home.mkdir(parents=True, exist_ok=True)
     logs = embedded.home / "logs"
     logs.mkdir(exist_ok=True)

@@ -36,11 +36,18 @@ def create_celery(settings: WorkerSettings) -> Celery:
         worker_enable_remote_control=False,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s,
-                                  "polling_interval": 0.2},
+        broker_transport_options=_transport_options(settings),
     )
     _register_run_task(app, settings)
     return app
+
+
+def _transport_options(settings: WorkerSettings) -> dict[str, Any]:
+    # kombu's SQLAlchemy transport hands its options to create_engine, which rejects these;
+    # it has no visibility timeout either (the claim and the reconciler cover redelivery).
+    if settings.broker_url.startswith("sqla+"):
+        return {}
+    return {"visibility_timeout": settings.visibility_timeout_s, "polling_interval": 0.2}
 
 
 _executors: dict[int, RunExecutor] = {}

@@ -71,6 +71,7 @@ def run_worker(settings: WorkerSettings, *, queues: Sequence[str] = QUEUES,
     if unknown or not queues:
         raise ValueError(f"queues must be among {', '.join(QUEUES)}; got {list(queues)}")
     logging.getLogger("squeezelab").setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     node = name or f"{'-'.join(queues)}-{os.getpid()}@{socket.gethostname()}"
     token = settings.token.get_secret_value() if settings.token else None
     registration = Registration(Client(settings.api_url, token), node, queues,
