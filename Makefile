@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test install lint typecheck contracts pytest bench clean
+FE := frontend
+
+.PHONY: up test install lint typecheck contracts pytest bench clean dashboard chromium frontend-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +18,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-up: install
+# The dashboard: npm packages from the lock file, then a Vite build served by the API at /.
+$(FE)/node_modules/.package-lock.json: $(FE)/package-lock.json
+	npm --prefix $(FE) ci --no-audit --no-fund
+$(FE)/dist/index.html: $(FE)/node_modules/.package-lock.json $(shell find $(FE)/src -type f) $(FE)/index.html $(FE)/vite.config.ts
+	npm --prefix $(FE) run build
+
+dashboard: $(FE)/dist/index.html
+
+# The browser tests drive the system Chromium (Playwright cannot download browsers here).
+chromium:
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+frontend-test: $(FE)/node_modules/.package-lock.json
+	npm --prefix $(FE) test
+
+up: install dashboard
 	@echo "Starting squeezelab (API + one worker, SQLite, server-less broker) on http://127.0.0.1:8000"
 	@echo "In another shell: $(BIN)/squeezelab submit examples/quick.yaml --wait"
 	$(BIN)/squeezelab up
@@ -30,10 +47,10 @@ typecheck: install
 contracts: install
 	$(BIN)/lint-imports
 
-pytest: install
+pytest: install dashboard chromium
 	$(BIN)/pytest
 
-test: lint typecheck contracts pytest
+test: lint typecheck contracts frontend-test pytest
 
 bench: install
 	$(BIN)/python benchmarks/runner_overhead.py

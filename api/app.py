@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -19,8 +20,11 @@ from api.routes import artifacts, events, health, metrics, runs, sweeps, tokens,
 from api.services.context import Effects
 from api.services.tokens import ensure_admin_token
 from api.settings import Settings, get_settings
+from api.static import mount_dashboard
 
 API_VERSION = "1.0.0"
+# Built by `npm --prefix frontend run build` (make up does it); absent, nothing is mounted.
+DASHBOARD_DIST = Path(__file__).resolve().parents[1] / "frontend" / "dist"
 
 
 def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = None) -> FastAPI:
@@ -70,5 +74,7 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
     for module in (health, sweeps, runs, metrics, artifacts, workers, events, tokens):
         app.include_router(module.router)
     install_openapi(app)
+    # Last: the dashboard's catch-all route must not shadow any API route.
+    mount_dashboard(app, DASHBOARD_DIST)
     return app
 

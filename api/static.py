@@ -1,0 +1,52 @@
+"""Serving the built dashboard (frontend/dist) at /, with a fallback to index.html for the
+single-page app's own URLs. The API's paths are never touched: /api/* keeps its
+problem+json 404s and 405s because this route does not even match them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.routing import Match, Route
+from starlette.types import Scope
+
+# Vite puts content-hashed files under assets/: they never change, so cache them for good.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class _DashboardRoute(Route):
+    """A catch-all GET/HEAD route that declines API paths and other methods outright, so the
+    router answers those exactly as it would without the dashboard."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path: str = scope.get("path", "")
+        if (scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD")
+                or path == "/api" or path.startswith("/api/")):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def mount_dashboard(app: FastAPI, dist: Path) -> None:
+    """Serve ``dist`` at /; unknown non-API paths get index.html. Does nothing when ``dist``
+    has no index.html (the dashboard was not built). Call it after the API routers are
+    included: the catch-all must come last."""
+    root = dist.resolve()
+    index = root / "index.html"
+    if not index.is_file():
+        return
+
+    async def serve(request: Request) -> Response:
+        rel = str(request.path_params.get("path", ""))
+        candidate = (root / rel).resolve()
+        if rel and candidate.is_file() and candidate.is_relative_to(root):
+            cache = IMMUTABLE if rel.startswith("assets/") else "no-cache"
+            return FileResponse(candidate, headers={"Cache-Control": cache})
+        if rel.startswith("assets/"):
+            # A missing bundle file must not turn into an HTML page with status 200.
+            raise HTTPException(404, f"no dashboard asset {rel!r}")
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    app.router.routes.append(_DashboardRoute("/{path:path}", serve, methods=["GET", "HEAD"],
+                                             include_in_schema=False))

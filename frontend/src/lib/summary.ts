@@ -1,0 +1,81 @@
+// Reading values out of run summaries by dotted path, and listing the numeric fields.
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Summary = Record<string, unknown>;
+
+/** ``get(run, "summary.latency_ms.torch.64.p50")``: the value at a dotted path, or undefined. */
+export function getPath(root: unknown, path: string): unknown {
+  let value: unknown = root;
+  for (const key of path.split(".")) {
+    if (value == null || typeof value !== "object" || Array.isArray(value)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/** The number at ``path``, or null when missing or not a finite number. */
+export function numberAt(root: unknown, path: string): number | null {
+  const v = getPath(root, path);
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** Every dotted path to a number under ``value`` (prefixed), in first-seen order. */
+export function numericPaths(value: unknown, prefix: string, into: Set<string> = new Set(),
+                             depth = 6): Set<string> {
+  if (depth < 0 || value == null || typeof value !== "object" || Array.isArray(value)) return into;
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    const path = `${prefix}.${key}`;
+    if (typeof child === "number") into.add(path);
+    else if (key !== "layer_sparsity" && key !== "sensitivity" && key !== "hardware") {
+      numericPaths(child, path, into, depth - 1);
+    }
+  }
+  return into;
+}
+
+/** The summary fields of many runs, looking at a bounded sample (10,000 runs stay fast). */
+export function summaryFields(summaries: Iterable<unknown>, sample = 200): string[] {
+  const seen = new Set<string>();
+  let n = 0;
+  for (const s of summaries) {
+    numericPaths(s, "summary", seen);
+    if (++n >= sample) break;
+  }
+  return [...seen];
+}
+
+export interface Axis {
+  /** summary path, as the API's pareto and sort parameters take it */
+  path: string;
+  label: string;
+  goal: "min" | "max";
+  kind: "fraction" | "bytes" | "count" | "ms";
+}
+
+/** The x axes a Pareto chart offers: sparsity, stored size, MACs, p50 per runtime and batch. */
+export function paretoAxes(fields: string[]): Axis[] {
+  const axes: Axis[] = [
+    { path: "summary.sparsity", label: "sparsity", goal: "max", kind: "fraction" },
+    { path: "summary.size_bytes.stored", label: "stored size", goal: "min", kind: "bytes" },
+    { path: "summary.macs.effective", label: "MACs (effective)", goal: "min", kind: "count" },
+  ];
+  const latency = fields
+    .map((f) => /^summary\.latency_ms\.([^.]+)\.([^.]+)\.p50$/.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .sort((a, b) => (a[1]! === b[1]! ? Number(a[2]) - Number(b[2]) : a[1]! < b[1]! ? -1 : 1));
+  for (const m of latency) {
+    axes.push({ path: m[0], label: `p50 latency, ${m[1]}, batch ${m[2]}`, goal: "min",
+                kind: "ms" });
+  }
+  return axes;
+}
+
+/** A short human label for a summary path: "summary.latency_ms.torch.64.p50" -> "p50 torch@64". */
+export function fieldLabel(path: string): string {
+  const p = path.replace(/^summary\./, "");
+  const lat = /^latency_ms\.([^.]+)\.([^.]+)\.(p\d+)$/.exec(p);
+  if (lat) return `${lat[3]} ${lat[1]}@${lat[2]} (ms)`;
+  const sp = /^speedup\.([^.]+)\.([^.]+)$/.exec(p);
+  if (sp) return `speedup ${sp[1]}@${sp[2]}`;
+  return p.replace(/_/g, " ");
+}

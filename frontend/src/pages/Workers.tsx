@@ -1,0 +1,50 @@
+import { useEffect } from "preact/hooks";
+import { get, type Worker } from "../api/client";
+import { ErrorNote, Loading } from "../components/bits";
+import { useFetch } from "../hooks";
+import { ago, datetime } from "../lib/format";
+
+const REFRESH_MS = 10_000;
+
+function hardware(hw: Record<string, unknown>): string {
+  return ["cpu", "gpu", "threads", "torch"].filter((k) => hw[k] != null)
+    .map((k) => `${k} ${String(hw[k])}`).join(", ") || "–";
+}
+
+/** Registered workers; refreshed every 10 s (heartbeats are not pushed over SSE). */
+export function WorkersPage() {
+  const workers = useFetch((signal) => get("/api/v1/workers", { signal }), []);
+  useEffect(() => {
+    const t = setInterval(workers.reload, REFRESH_MS);
+    return () => clearInterval(t);
+  }, []);
+  const items = (workers.data?.items ?? []) as Worker[];
+  return (
+    <section aria-labelledby="workers-title">
+      <header class="page-head"><h1 id="workers-title">Workers</h1></header>
+      <ErrorNote error={workers.error} />
+      {workers.loading && !workers.data ? <Loading what="workers" /> : (
+        <table class="grid list" data-testid="workers-table">
+          <thead>
+            <tr><th scope="col">hostname</th><th scope="col">id</th><th scope="col">queues</th>
+              <th scope="col">hardware</th><th scope="col">current run</th>
+              <th scope="col">last heartbeat</th><th scope="col">state</th></tr>
+          </thead>
+          <tbody>
+            {items.map((w) => (
+              <tr key={w.id}>
+                <td>{w.hostname}</td><td><code>{w.id}</code></td><td>{w.queues.join(", ")}</td>
+                <td>{hardware(w.hardware)}</td>
+                <td>{w.current_run_id ? <a href={`/runs/${w.current_run_id}`}>run {w.current_run_id}</a>
+                  : <span class="muted">idle</span>}</td>
+                <td title={datetime(w.last_heartbeat)}>{ago(w.last_heartbeat)}</td>
+                <td>{w.alive ? <span class="badge s-succeeded">alive</span>
+                  : <span class="badge s-failed">silent</span>}</td>
+              </tr>))}
+            {items.length === 0 && <tr><td colSpan={7} class="empty">No workers registered.</td></tr>}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

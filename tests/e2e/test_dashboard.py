@@ -1,0 +1,193 @@
+"""Walk the dashboard in Chromium: sweeps list -> sweep -> run -> compare, submit, workers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+BAD_SPEC = """name: bad
+task: digits-mlp
+recipes:
+  - name: agp
+    prune: {granularity: unstructured}
+    schedule: {kind: agp, final_sparsity: 1.5}
+"""
+GOOD_SPEC = """name: e2e-submitted
+task: digits-mlp
+seeds: [0, 1]
+baseline: {epochs: 1}
+recipes:
+  - name: agp
+    prune: {granularity: unstructured}
+    schedule: {kind: agp, final_sparsity: [0.5, 0.9], end_epoch: 1}
+    finetune: {epochs: 1}
+"""
+
+
+# The pixel position of the first point on the front (the chart element keeps its ECharts
+# instance as __chart for this).
+FRONT_POINT_JS = """el => {
+  const chart = el.__chart;
+  const front = chart.getOption().series.find(s => s.id === 'front');
+  return chart.convertToPixel({seriesId: 'front'}, front.data[0].slice(0, 2));
+}"""
+
+
+def _pareto_variants(results: dict[str, Any], x: str) -> int:
+    """Variants the Pareto chart must show: succeeded runs with accuracy and ``x``."""
+    variants = set()
+    for run in results["runs"]:
+        summary = run.get("summary") or {}
+        value: Any = summary
+        for key in x.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if run["status"] == "succeeded" and "accuracy" in summary and value is not None:
+            variants.add(run["name"].rsplit("@seed", 1)[0])
+    return len(variants)
+
+
+def _no_horizontal_overflow(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.viewport_size
+    assert viewport is not None and width <= viewport["width"], width
+
+
+def test_list_sweep_run_compare(page: Page, seeded: dict[str, Any], results: dict[str, Any],
+                                api: httpx.Client, screenshots: Path) -> None:
+    sweep_id = seeded["id"]
+    page.goto("/")
+    row = page.locator(f"[data-sweep-id='{sweep_id}']")
+    expect(row).to_contain_text("quick")
+    expect(row).to_contain_text(f"{len(results['runs'])} succeeded")
+    page.screenshot(path=screenshots / "sweeps.png")
+
+    row.get_by_role("link", name="quick").click()
+    expect(page).to_have_url(re.compile(rf"/sweeps/{sweep_id}$"))
+    chart = page.get_by_test_id("pareto-chart")
+    expect(chart).to_have_attribute("data-points",
+                                    str(_pareto_variants(results, "sparsity")))
+    front = int(chart.get_attribute("data-front") or 0)
+    assert 1 <= front <= int(chart.get_attribute("data-points") or 0)
+    expect(page.get_by_test_id("runs-table")).to_have_attribute("data-rows",
+                                                                str(len(results["runs"])))
+    expect(page.get_by_test_id("sweep-page")).to_have_attribute("data-interactive", "true")
+    expect(page.get_by_test_id("sensitivity-heatmap")).to_be_visible()
+    gates = page.get_by_test_id("gates")
+    if api.get(f"/api/v1/sweeps/{sweep_id}").json().get("gates"):
+        expect(gates).to_contain_text("Best variant")
+    else:  # the API does not report gates (yet)
+        expect(gates).to_contain_text("evaluated when the sweep ends")
+    _no_horizontal_overflow(page)
+
+    # hovering a point on the front shows the variant; clicking it opens its run
+    x, y = chart.evaluate(FRONT_POINT_JS)
+    box = chart.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    expect(page.get_by_text("(on the front)")).to_be_visible()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    expect(page).to_have_url(re.compile(r"/runs/\d+$"))
+    expect(page.get_by_test_id("run-page")).to_be_visible()
+    page.go_back()
+    expect(chart).to_have_attribute("data-points", re.compile(r"\d+"))
+
+    # another x axis, held in the URL
+    page.get_by_label("x axis").select_option(label="stored size")
+    expect(page).to_have_url(re.compile(r"x=summary\.size_bytes\.stored"))
+    expect(chart).to_have_attribute("data-points",
+                                    str(_pareto_variants(results, "size_bytes.stored")))
+
+    # the runs table from the keyboard: move, select two runs with Space
+    grid = page.get_by_role("grid", name="runs of this sweep")
+    grid.focus()
+    grid.press("ArrowDown")
+    grid.press(" ")
+    grid.press("ArrowDown")
+    grid.press(" ")
+    expect(page).to_have_url(re.compile(r"sel=\d+,\d+"))
+    expect(page.get_by_test_id("selected-curves")).to_have_attribute("data-lines", "2")
+    page.screenshot(path=screenshots / "sweep.png", full_page=True)
+
+    # sort by accuracy via the header button; the URL keeps it
+    page.get_by_test_id("runs-table").get_by_role("button", name="accuracy", exact=True).click()
+    expect(page).to_have_url(re.compile(r"sort=-summary\.accuracy"))
+
+    page.get_by_role("button", name=re.compile(r"Compare 2 runs")).click()
+    expect(page).to_have_url(re.compile(r"/compare\?runs=\d+,\d+"))
+    expect(page.get_by_test_id("compare-summary").locator("thead th")).to_have_count(3)
+    expect(page.locator("[data-testid=config-diff] tr[data-differs=true]").first).to_be_visible()
+    expect(page.get_by_test_id("compare-curves")).to_have_attribute("data-lines", "2")
+    page.screenshot(path=screenshots / "compare.png", full_page=True)
+
+    # a run page, reached from the sweep's table
+    page.go_back()
+    expect(page).to_have_url(re.compile(rf"/sweeps/{sweep_id}\?"))
+    agp = next(rid for rid, rec in seeded["runs"].items() if rec["name"].startswith("agp@"))
+    page.get_by_test_id("runs-table").get_by_role("link", name="agp").click()
+    expect(page).to_have_url(re.compile(rf"/runs/{agp}$"))
+    cards = page.get_by_test_id("summary-cards")
+    expect(cards).to_contain_text("accuracy")
+    accuracy = seeded["runs"][agp]["summary"]["accuracy"]
+    expect(cards).to_contain_text(f"{accuracy * 100:.2f}%")
+    expect(page.get_by_test_id("curve-train/loss")).to_have_attribute("data-lines", "1")
+    expect(page.get_by_test_id("curve-sparsity/target")).to_have_attribute("data-lines", "2")
+    expect(page.get_by_test_id("layer-sparsity")).to_be_visible()
+    expect(page.get_by_test_id("run-config")).to_contain_text("final_sparsity: 0.9")
+    expect(page.get_by_test_id("artifacts")).to_contain_text("model.safetensors")
+    page.screenshot(path=screenshots / "run.png", full_page=True)
+
+
+def test_layout_at_1920(page: Page, seeded: dict[str, Any], screenshots: Path) -> None:
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(f"/sweeps/{seeded['id']}")
+    expect(page.get_by_test_id("sweep-page")).to_have_attribute("data-interactive", "true")
+    _no_horizontal_overflow(page)
+    page.screenshot(path=screenshots / "sweep-1920.png", full_page=True)
+
+
+def test_workers_page(page: Page, seeded: dict[str, Any], screenshots: Path) -> None:
+    page.goto("/workers")
+    table = page.get_by_test_id("workers-table")
+    expect(table).to_contain_text("e2e-host")
+    expect(table).to_contain_text("alive")
+    page.screenshot(path=screenshots / "workers.png")
+
+
+def test_submit_rejects_bad_spec_then_submits_and_updates_live(
+        page: Page, seeded: dict[str, Any], api: httpx.Client, screenshots: Path) -> None:
+    page.goto("/submit")
+    spec = page.get_by_label("Sweep spec (YAML or JSON)")
+    spec.fill(BAD_SPEC)
+    page.get_by_role("button", name="Validate (dry run)").click()
+    errors = page.get_by_test_id("spec-errors")
+    expect(errors).to_contain_text("/recipes/0/schedule/final_sparsity")
+    expect(page.get_by_role("button", name="Submit sweep")).to_be_disabled()
+    page.screenshot(path=screenshots / "submit-invalid.png")
+
+    spec.fill(GOOD_SPEC)
+    page.get_by_role("button", name="Validate (dry run)").click()
+    # 2 seeds x (1 baseline + 2 sparsities)
+    expect(page.get_by_test_id("run-count")).to_have_text("6")
+    page.screenshot(path=screenshots / "submit.png")
+    page.get_by_role("button", name="Submit sweep").click()
+    expect(page).to_have_url(re.compile(r"/sweeps/\d+$"))
+    sweep_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.locator("h1")).to_have_text("e2e-submitted")
+    expect(page.get_by_test_id("runs-table")).to_have_attribute("data-rows", "6")
+    expect(page.get_by_text("live", exact=True)).to_be_visible()
+
+    # a worker claims a baseline: the open page hears it over SSE, without a reload
+    baseline = api.get("/api/v1/runs", params={"sweep_id": sweep_id, "kind": "baseline"})
+    run_id = baseline.json()["items"][0]["id"]
+    claimed = api.post(f"/api/v1/runs/{run_id}/claim", json={"worker_id": "e2e-live:1"})
+    assert claimed.status_code == 200, claimed.text
+    expect(page.locator(".meta .counts")).to_contain_text("1 running")
+    api.post(f"/api/v1/sweeps/{sweep_id}/cancel")
+    expect(page.locator(".meta .counts")).to_contain_text("cancelled")

@@ -1,0 +1,82 @@
+"""The dashboard mount: assets, SPA fallback, and the API's own 404/405s left untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.problems import install_problem_handlers
+from api.static import mount_dashboard
+
+pytestmark = pytest.mark.unit
+
+
+def _app(dist: Path) -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/api/v1/things")
+    def things() -> dict[str, int]:
+        return {"n": 1}
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    mount_dashboard(app, dist)
+    return app
+
+
+@pytest.fixture
+def dist(tmp_path: Path) -> Path:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<!doctype html><div id=app></div>")
+    (tmp_path / "assets" / "index-abc123.js").write_text("console.log(1)")
+    (tmp_path / "favicon.svg").write_text("<svg/>")
+    (tmp_path.parent / "secret.txt").write_text("not for you")
+    return tmp_path
+
+
+def test_serves_index_assets_and_spa_fallback(dist: Path) -> None:
+    client = TestClient(_app(dist))
+    root = client.get("/")
+    assert root.status_code == 200 and "id=app" in root.text
+    assert root.headers["cache-control"] == "no-cache"
+    asset = client.get("/assets/index-abc123.js")
+    assert asset.text == "console.log(1)" and "immutable" in asset.headers["cache-control"]
+    assert client.get("/favicon.svg").text == "<svg/>"
+    for path in ("/sweeps/12", "/runs/3?x=1", "/compare?runs=1,2"):
+        page = client.get(path)
+        assert page.status_code == 200 and "id=app" in page.text, path
+    assert client.head("/sweeps/1").status_code == 200
+
+
+def test_api_and_other_routes_are_unchanged(dist: Path) -> None:
+    client = TestClient(_app(dist))
+    assert client.get("/api/v1/things").json() == {"n": 1}
+    assert client.get("/healthz").json() == {"status": "ok"}
+    for path in ("/api/v1/nope", "/api", "/api/"):
+        missing = client.get(path)
+        assert missing.status_code == 404, path
+        assert missing.headers["content-type"].startswith("application/problem+json")
+    wrong_method = client.post("/api/v1/things")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"].startswith("application/problem+json")
+    assert client.post("/sweeps/1").status_code in (404, 405)
+
+
+def test_missing_asset_is_404_and_paths_cannot_escape(dist: Path) -> None:
+    client = TestClient(_app(dist))
+    assert client.get("/assets/gone-123.js").status_code == 404
+    escaped = client.get("/..%2Fsecret.txt")
+    assert "not for you" not in escaped.text
+
+
+def test_does_nothing_without_a_build(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    client = TestClient(app)
+    assert client.get("/").status_code == 404
+    assert client.get("/healthz").status_code == 200
