@@ -20,7 +20,9 @@ install: $(STAMP)
 
 # The dashboard: npm packages from the lock file, then a Vite build served by the API at /.
 $(FE)/node_modules/.package-lock.json: $(FE)/package-lock.json
-	npm --prefix $(FE) ci --no-audit --no-fund
+	# npm install, not npm ci: this registry mirror serves only the linux-x64 build of rollup,
+	# so the lock lacks the other platforms' optional packages, which npm ci insists on.
+	npm --prefix $(FE) install --no-audit --no-fund
 $(FE)/dist/index.html: $(FE)/node_modules/.package-lock.json $(shell find $(FE)/src -type f) $(FE)/index.html $(FE)/vite.config.ts
 	npm --prefix $(FE) run build
 

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.errors import ApiError, InvalidInputError, Violation
 from compression.errors import InvalidSpecError
@@ -91,11 +92,14 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method of every route on this path (Starlette lists only the first route's)."""
+    """Every method of every route on this path (Starlette lists only the first route's).
+
+    A route counts when it matches the path, whatever the method (a full or partial match):
+    so the dashboard's catch-all, which declines API paths, adds nothing to them."""
     methods: set[str] = set()
     for route in request.app.router.routes:
-        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
-        if regex is not None and route_methods and regex.match(request.url.path):
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(request.scope)[0] != Match.NONE:
             methods |= set(route_methods)
     return ", ".join(sorted(methods))
 

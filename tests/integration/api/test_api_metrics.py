@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from apihelpers import assert_problem, submit
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import event, text
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +113,82 @@ def test_concurrent_replays_count_each_point_once(client: TestClient) -> None:
                         params={"key": "loss", "buckets": 20}).json()
     assert series["total_points"] == 2000
     assert sum(b["count"] for b in series["buckets"]) == 2000
+
+
+def _stored(app: FastAPI, run_id: int) -> dict[tuple[str, int], tuple[float, float]]:
+    with app.state.db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT key, step, value, wall_time FROM metric_points "
+                                 "WHERE run_id = :r"), {"r": run_id})
+        return {(k, s): (v, w) for k, s, v, w in rows}
+
+
+def test_values_and_wall_times_are_stored_exactly(app: FastAPI, client: TestClient) -> None:
+    run_id = submit(client)["run_ids"][0]
+    tricky = [0.1, -0.0, 1 / 3, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
+              -123456.789e-200, 2.0**53, 1e22]
+    points: list[dict[str, Any]] = [
+        {"key": "val/précision", "step": i, "value": v, "wall_time": 1.7e9 + v % 1}
+        for i, v in enumerate(tricky)]
+    points += [{"key": "lr", "step": 2**53, "value": 1.0},  # the largest step, no wall_time
+               {"key": "lr", "step": 0, "value": 2.0, "wall_time": None}]
+    before = time.time()
+    assert _post(client, run_id, points).json() == {"received": 11, "inserted": 11}
+    stored = _stored(app, run_id)
+    for i, v in enumerate(tricky):
+        value, wall = stored[("val/précision", i)]
+        assert value == v  # bit for bit but for the sign of zero, which SQLite drops
+        assert wall == 1.7e9 + v % 1
+    for step in (2**53, 0):
+        assert before - 1 <= stored[("lr", step)][1] <= time.time() + 1  # the server's clock
+    series = client.get(f"/api/v1/runs/{run_id}/series",
+                        params={"key": "val/précision", "buckets": 100}).json()
+    assert [b["last"] for b in series["buckets"]] == tricky
+
+
+def test_a_point_repeated_within_a_batch_is_stored_once_first_value_kept(
+        app: FastAPI, client: TestClient) -> None:
+    run_id = submit(client)["run_ids"][0]
+    batch = [*_points("loss", range(100)), {"key": "loss", "step": 7, "value": -1.0}]
+    assert _post(client, run_id, batch).json() == {"received": 101, "inserted": 100}
+    assert _stored(app, run_id)[("loss", 7)][0] == 7.0
+    series = client.get(f"/api/v1/runs/{run_id}/series",
+                        params={"key": "loss", "buckets": 1}).json()
+    assert series["total_points"] == 100
+    assert series["buckets"][0]["count"] == 100 and series["buckets"][0]["min"] == 0.0
+
+
+def test_a_batch_overlapping_stored_points_of_one_key_stores_the_new_ones(
+        client: TestClient) -> None:
+    run_id = submit(client)["run_ids"][0]
+    _post(client, run_id, _points("acc", range(0, 100, 10)))
+    # New keys and new steps mixed with steps already stored for "acc".
+    mixed = _points("loss", range(100)) + _points("acc", range(0, 200, 5))
+    assert _post(client, run_id, mixed).json() == {"received": 140, "inserted": 130}
+    for key, total in (("loss", 100), ("acc", 40)):
+        series = client.get(f"/api/v1/runs/{run_id}/series",
+                            params={"key": key, "buckets": 7}).json()
+        assert series["total_points"] == total
+        assert sum(b["count"] for b in series["buckets"]) == total
+
+
+def test_a_new_batch_is_one_statement_on_postgresql(app: FastAPI, client: TestClient) -> None:
+    if app.state.db.dialect != "postgresql":
+        pytest.skip("SQLite inserts the points and then folds the rollups")
+    run_id = submit(client)["run_ids"][0]
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(app.state.db.engine, "before_cursor_execute", record)
+    try:
+        _post(client, run_id, _points("loss", range(10_000)))
+        writes = [s for s in seen if "INSERT INTO" in s]
+        seen.clear()
+        _post(client, run_id, _points("loss", range(10_000)))  # a replay takes the safe path
+        replay_writes = [s for s in seen if "INSERT INTO" in s]
+    finally:
+        event.remove(app.state.db.engine, "before_cursor_execute", record)
+    assert len(writes) == 1 and "metric_rollups" in writes[0]
+    assert "ON CONFLICT (run_id, key, step)" not in writes[0]  # the plain insert: no overlap
+    assert len(replay_writes) == 2 and "ON CONFLICT (run_id, key, step)" in replay_writes[1]

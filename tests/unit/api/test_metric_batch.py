@@ -1,13 +1,16 @@
-"""The metric batch schema of the ingestion hot path (TypedDicts validated from raw JSON)."""
+"""The ingestion hot path: the metric batch schema (TypedDicts validated from raw JSON) and
+the array literals the batch goes to PostgreSQL in."""
 
 from __future__ import annotations
 
 import json
+import struct
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from api.schemas.metrics import METRIC_BATCH
+from api.services.metrics import array_literal
 
 pytestmark = pytest.mark.unit
 
@@ -38,3 +41,15 @@ def test_invalid_batches_are_rejected_at_the_bad_field(body: str, where: tuple[o
     with pytest.raises(ValidationError) as caught:
         METRIC_BATCH.validate_json(body)
     assert [err["loc"][:len(where)] for err in caught.value.errors()] == [where]
+
+
+def test_array_literals_carry_exact_numbers_and_nulls() -> None:
+    floats = [0.1, 1 / 3, -2.5e-310, 1.7976931348623157e308, 1e22, -0.0, 7.0]
+    literal = array_literal(TypeAdapter(list[float]), floats)
+    assert literal.startswith("{") and literal.endswith("}")
+    parsed = [float(x) for x in literal[1:-1].split(",")]
+    assert [struct.pack(">d", x) for x in parsed] == [struct.pack(">d", x) for x in floats]
+    optional: list[float | None] = [1.5, None, 2.0]
+    assert array_literal(TypeAdapter(list[float | None]), optional) == "{1.5,null,2.0}"
+    assert array_literal(TypeAdapter(list[int]), [0, 2**53]) == "{0,9007199254740992}"
+    assert array_literal(TypeAdapter(list[int]), []) == "{}"
