@@ -12,11 +12,23 @@ from api.db import Database
 from api.enqueue import DeferredEnqueuer, Enqueuer
 from api.events import EventBus
 from api.middleware import RequestContextMiddleware, RequestMetrics
+from api.notifier import StatusNotifier
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.producer import CeleryProducer
 from api.reconciler import Reconciler
-from api.routes import artifacts, events, health, metrics, runs, sweeps, tokens, workers
+from api.routes import (
+    artifacts,
+    events,
+    health,
+    metrics,
+    runs,
+    sweeps,
+    tokens,
+    triggers,
+    webhooks,
+    workers,
+)
 from api.services.context import Effects
 from api.services.tokens import ensure_admin_token
 from api.settings import Settings, get_settings
@@ -30,7 +42,8 @@ DASHBOARD_DIST = Path(__file__).resolve().parents[1] / "frontend" / "dist"
 def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = None) -> FastAPI:
     """Build the app. ``settings`` defaults to the environment's; ``enqueuer`` to a Celery
     producer on ``settings.broker_url``, or without one to an enqueuer that leaves runs
-    queued. The reconciler runs while the app does (unless ``reconcile_interval_s`` is 0)."""
+    queued. The reconciler and the commit-status notifier run while the app does (unless
+    ``reconcile_interval_s`` / ``status_poll_interval_s`` is 0)."""
     settings = settings or get_settings()
     db = Database(settings.database_url, settings.db_connect_timeout_s)
     producer = None
@@ -40,6 +53,7 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
     bus = EventBus()
     reconciler = Reconciler(db, Effects(settings, enqueuer, bus),
                             settings.reconcile_interval_s)
+    notifier = StatusNotifier(db, settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -48,10 +62,12 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
                 ensure_admin_token(session, settings.admin_token.get_secret_value())
         if settings.reconcile_interval_s > 0:
             reconciler.start()
+        notifier.start()
         try:
             yield
         finally:
             reconciler.stop()
+            notifier.stop()
             if producer is not None:
                 producer.close()
             db.dispose()
@@ -63,6 +79,7 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
     app.state.enqueuer = enqueuer
     app.state.events = bus
     app.state.reconciler = reconciler
+    app.state.notifier = notifier
     app.state.request_metrics = RequestMetrics()
 
     def body_limit(path: str) -> int:
@@ -71,7 +88,8 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
     app.add_middleware(RequestContextMiddleware, limit_for=body_limit,
                        metrics=app.state.request_metrics)
     install_problem_handlers(app)
-    for module in (health, sweeps, runs, metrics, artifacts, workers, events, tokens):
+    for module in (health, sweeps, runs, metrics, artifacts, workers, events, tokens, triggers,
+                   webhooks):
         app.include_router(module.router)
     install_openapi(app)
     # Last: the dashboard's catch-all route must not shadow any API route.

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     Float,
@@ -177,3 +178,75 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class Trigger(Base):
+    """A CI rule: deliveries of ``provider`` for ``repository`` whose event and branch match
+    create a sweep from ``template``. The secret and the status token are write-only (no
+    route returns them); they are kept as given because verifying an HMAC needs the key."""
+
+    __tablename__ = "triggers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    provider: Mapped[str] = mapped_column(String(16))
+    repository: Mapped[str] = mapped_column(String(256), index=True)
+    events: Mapped[list[str]]
+    branches: Mapped[list[str]]
+    template: Mapped[dict[str, Any]]
+    secret: Mapped[str] = mapped_column(String(256))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Commit-status reporting: off while status_api is NULL.
+    status_api: Mapped[str | None] = mapped_column(String(16))
+    status_api_base: Mapped[str | None] = mapped_column(String(512))
+    status_token: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One authenticated webhook delivery; the unique key makes a replay a no-op."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("provider", "delivery_id",
+                                       name="uq_webhook_deliveries_provider_delivery_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    delivery_id: Mapped[str] = mapped_column(String(128))
+    event: Mapped[str] = mapped_column(String(64))
+    repository: Mapped[str | None] = mapped_column(String(256))
+    ref: Mapped[str | None] = mapped_column(String(256))
+    sha: Mapped[str | None] = mapped_column(String(64))
+    # created | ignored | ping | error (and "processing" while it is being handled)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(1024), default="")
+    sweep_ids: Mapped[list[int]] = mapped_column(JSONType)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CommitStatus(Base):
+    """A commit status to post (an outbox row): the API's notifier sends it after commit,
+    retrying with backoff, and records how it went."""
+
+    __tablename__ = "commit_statuses"
+    __table_args__ = (
+        Index("ix_commit_statuses_outcome_next_attempt_at", "outcome", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sweep_id: Mapped[int] = mapped_column(ForeignKey("sweeps.id", ondelete="CASCADE"),
+                                          index=True)
+    trigger_id: Mapped[int | None] = mapped_column(
+        ForeignKey("triggers.id", ondelete="SET NULL"))
+    repo: Mapped[str] = mapped_column(String(256))
+    sha: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # pending | success | failure | error
+    description: Mapped[str] = mapped_column(String(140))
+    target_url: Mapped[str] = mapped_column(String(512))
+    outcome: Mapped[str] = mapped_column(String(16))  # queued | sent | failed | superseded
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -9,8 +9,9 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field, TypeAdapter
 
 from api.problems import PROBLEM
-from api.schemas import artifacts, metrics, runs, sweeps, tokens, workers
+from api.schemas import artifacts, metrics, runs, sweeps, tokens, triggers, webhooks, workers
 from api.schemas.metrics import METRIC_BATCH
+from api.schemas.webhooks import GenericEvent, GitHubPayload, GitLabPayload
 from api.spec_body import spec_component_schemas
 
 
@@ -49,7 +50,7 @@ def _problem_responses(operation: dict[str, Any]) -> None:
 def _restore_examples(components: dict[str, Any]) -> None:
     """FastAPI drops ``None`` from the whole document, which breaks examples with nullable
     required fields; put each model's own examples back as pydantic wrote them."""
-    for module in (artifacts, metrics, runs, sweeps, tokens, workers):
+    for module in (artifacts, metrics, runs, sweeps, tokens, triggers, webhooks, workers):
         for value in vars(module).values():
             if (isinstance(value, type) and issubclass(value, BaseModel)
                     and value.__name__ in components):
@@ -68,8 +69,12 @@ def install_openapi(app: FastAPI) -> None:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(spec_component_schemas())
             # bodies the routes read themselves
-            for name, adapter in (("Problem", TypeAdapter(Problem)),
-                                  ("MetricBatchCreate", METRIC_BATCH)):
+            bodies: list[tuple[str, TypeAdapter[Any]]] = [
+                ("Problem", TypeAdapter(Problem)), ("MetricBatchCreate", METRIC_BATCH),
+                ("GitHubPayload", TypeAdapter(GitHubPayload)),
+                ("GitLabPayload", TypeAdapter(GitLabPayload)),
+                ("GenericEvent", TypeAdapter(GenericEvent))]
+            for name, adapter in bodies:
                 model_schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
                 components.update(model_schema.pop("$defs", {}))
                 components[name] = model_schema

@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     # when the API blips and the SDK retries, so 60 s never mistakes a claim in flight for
     # a loss, and a wiped broker costs each waiting run about a minute, not a whole sweep.
     requeue_after_s: float = Field(default=60.0, ge=0)
+    # Where people reach the dashboard: commit statuses link to {public_url}/sweeps/{id}.
+    public_url: str = "http://127.0.0.1:8000"
+    # The generic webhook refuses a signed timestamp further than this from the clock.
+    webhook_tolerance_s: float = Field(default=300.0, gt=0)
+    # Commit statuses (api.notifier): seconds between outbox polls (0 disables sending),
+    # the first retry delay (doubling each attempt), attempts in all, and per-request timeout.
+    status_poll_interval_s: float = Field(default=1.0, ge=0)
+    status_retry_base_s: float = Field(default=2.0, gt=0)
+    status_max_attempts: int = Field(default=8, ge=1)
+    status_timeout_s: float = Field(default=10.0, gt=0)
 
 
 @lru_cache

@@ -13,6 +13,8 @@ from pydantic import BaseModel
 
 from client.models import (
     Artifact,
+    CommitStatus,
+    Delivery,
     Heartbeat,
     MetricBatchResult,
     MetricPoint,
@@ -26,6 +28,8 @@ from client.models import (
     SweepPlan,
     Token,
     TokenCreated,
+    Trigger,
+    TriggerCreated,
     Worker,
 )
 from client.transport import CHUNK, RetryPolicy, Transport
@@ -75,11 +79,14 @@ class Client:
 
     # -- sweeps ------------------------------------------------------------------------
 
-    def submit_sweep(self, spec: Spec, *, source: str = "api") -> SweepCreated:
+    def submit_sweep(self, spec: Spec, *, source: str = "api", repo: str | None = None,
+                     ref: str | None = None, sha: str | None = None) -> SweepCreated:
         """Submit a spec (a mapping, YAML text, or a .yaml/.json file); sent once, never
-        retried. An invalid spec raises ``ValidationError`` with a pointer per field."""
-        return self._call(SweepCreated, "POST", "/sweeps", idempotent=False,
-                          params={"source": source}, **_spec_body(spec))
+        retried. An invalid spec raises ``ValidationError`` with a pointer per field.
+        ``repo``/``ref``/``sha`` tag a CI sweep (``source="ci"``)."""
+        params = _params(source=source, repo=repo, ref=ref, sha=sha)
+        return self._call(SweepCreated, "POST", "/sweeps", idempotent=False, params=params,
+                          **_spec_body(spec))
 
     def plan_sweep(self, spec: Spec) -> SweepPlan:
         """The runs ``spec`` expands to (``dry_run``: nothing is stored, so it retries)."""
@@ -243,6 +250,52 @@ class Client:
 
     def revoke_token(self, token_id: int) -> None:
         self.transport.request("DELETE", f"/api/v1/tokens/{token_id}", idempotent=True)
+
+
+    # -- CI: triggers, deliveries, commit statuses ---------------------------------------
+
+    def create_trigger(self, name: str, provider: str, repository: str,
+                       template: Mapping[str, Any], *, events: Sequence[str] = ("push",),
+                       branches: Sequence[str] = (), secret: str | None = None,
+                       enabled: bool = True,
+                       statuses: Mapping[str, Any] | None = None) -> TriggerCreated:
+        """A new trigger (admin). Without ``secret`` one is generated and returned once, in
+        ``.secret``. ``statuses``: {"api"?, "api_base"?, "token"} to post commit statuses."""
+        body = _params(name=name, provider=provider, repository=repository,
+                       template=dict(template), events=list(events), branches=list(branches),
+                       secret=secret, enabled=enabled,
+                       statuses=dict(statuses) if statuses is not None else None)
+        return self._call(TriggerCreated, "POST", "/triggers", idempotent=False, json=body)
+
+    def list_triggers(self) -> list[Trigger]:
+        body = self._json("GET", "/triggers", idempotent=True)
+        return [Trigger.model_validate(t) for t in body["items"]]
+
+    def get_trigger(self, trigger_id: int) -> Trigger:
+        return self._call(Trigger, "GET", f"/triggers/{trigger_id}", idempotent=True)
+
+    def update_trigger(self, trigger_id: int, **changes: Any) -> Trigger:
+        """Change the given fields (name, repository, events, branches, template, secret,
+        enabled, statuses; ``statuses=None`` turns reporting off)."""
+        return self._call(Trigger, "PATCH", f"/triggers/{trigger_id}", idempotent=True,
+                          json=changes)
+
+    def delete_trigger(self, trigger_id: int) -> None:
+        self.transport.request("DELETE", f"/api/v1/triggers/{trigger_id}", idempotent=True)
+
+    def list_deliveries(self, *, provider: str | None = None,
+                        limit: int = 100) -> list[Delivery]:
+        """Authenticated webhook deliveries, newest first."""
+        body = self._json("GET", "/webhooks/deliveries", idempotent=True,
+                          params=_params(provider=provider, limit=limit))
+        return [Delivery.model_validate(d) for d in body["items"]]
+
+    def list_commit_statuses(self, *, sweep_id: int | None = None,
+                             limit: int = 100) -> list[CommitStatus]:
+        """Commit statuses of CI sweeps and how sending them went, newest first."""
+        body = self._json("GET", "/webhooks/statuses", idempotent=True,
+                          params=_params(sweep_id=sweep_id, limit=limit))
+        return [CommitStatus.model_validate(s) for s in body["items"]]
 
 
 def _params(**values: Any) -> dict[str, Any]:

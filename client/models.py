@@ -221,6 +221,73 @@ class TokenCreated(Token):
     token: str
 
 
+class StatusReporting(_Model):
+    """Where a trigger posts commit statuses; the token itself is never returned."""
+
+    api: str
+    api_base: str
+    has_token: bool
+
+
+class Trigger(_Model):
+    """A CI rule: deliveries of ``provider`` for ``repository`` matching ``events`` and
+    ``branches`` create a sweep from ``template``. The secret is never returned."""
+
+    id: int
+    name: str
+    provider: str
+    repository: str
+    events: list[str]
+    branches: list[str]
+    template: dict[str, Any]
+    enabled: bool
+    has_secret: bool
+    statuses: StatusReporting | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TriggerCreated(Trigger):
+    """A new trigger; ``secret`` is the generated secret (shown once), None if you gave one."""
+
+    secret: str | None = None
+
+
+class Delivery(_Model):
+    """An authenticated webhook delivery and what it did."""
+
+    id: int
+    provider: str
+    delivery_id: str
+    event: str
+    repository: str | None = None
+    ref: str | None = None
+    sha: str | None = None
+    outcome: str
+    reason: str
+    sweep_ids: list[int]
+    received_at: datetime
+
+
+class CommitStatus(_Model):
+    """A commit status posted (or being posted) for a CI sweep."""
+
+    id: int
+    sweep_id: int
+    trigger_id: int | None = None
+    repo: str
+    sha: str
+    state: str
+    description: str
+    target_url: str
+    outcome: str
+    attempts: int
+    response_status: int | None = None
+    last_error: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class MetricPoint:
     """One point of a curve; ``wall_time`` (unix seconds) defaults to the server's clock."""

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from squeezelab import api_cmd, logs_cmd, remote_cmd, service_cmd, token_cmd
+from squeezelab import api_cmd, ci_cmd, logs_cmd, remote_cmd, service_cmd, token_cmd, trigger_cmd
 from squeezelab.remote import DEFAULT_API_URL, Remote
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -27,7 +27,8 @@ def _remote_options(
         "--api-url", envvar="SQUEEZELAB_API_URL", help="The squeezelab API.")] = DEFAULT_API_URL,
     token: Annotated[str | None, typer.Option(
         "--token", envvar="SQUEEZELAB_TOKEN", show_default=False,
-        help="API token (needs read; write to submit or cancel; admin for tokens).")] = None,
+        help="API token (needs read; write to submit or cancel; admin for tokens and "
+             "triggers).")] = None,
 ) -> None:
     """Experiment tracking for model-compression sweeps."""
     ctx.obj = Remote(api_url, token or None)
@@ -62,6 +63,8 @@ app.command("runs")(remote_cmd.runs)
 app.command("cancel")(remote_cmd.cancel)
 app.command("logs")(logs_cmd.logs)
 app.add_typer(token_cmd.app, name="token")
+app.command("ci")(ci_cmd.ci)
+app.add_typer(trigger_cmd.app, name="trigger")
 app.command("api")(api_cmd.serve)
 app.command("worker")(service_cmd.worker)
 app.command("up")(service_cmd.up)

@@ -7,6 +7,8 @@ scope, unknown id, invalid input), 1 when the API refused it (a conflict, a serv
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,8 +29,13 @@ from client.errors import (
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
-out = Console(soft_wrap=True)  # tables and results: stdout, so they can be piped
-err = Console(stderr=True, soft_wrap=True)  # progress, notes and errors: long lines stay whole
+# Piped or in a CI log there is no terminal width: rich would assume 80 columns and squeeze
+# the run names out of the results table, so use a wide fixed width unless COLUMNS says.
+_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+# Tables and results go to stdout, so they can be piped; progress, notes and errors to stderr,
+# where long lines stay whole.
+out = Console(soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
 
 
 @dataclass(frozen=True)

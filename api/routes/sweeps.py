@@ -44,7 +44,11 @@ def _public(sweep: Sweep, counts: dict[str, int], with_spec: bool = False) -> Sw
              summary="Submit a sweep spec (JSON or YAML)")
 def create(
     _: Writer, submitted: SpecDep, session: SessionDep, fx: EffectsDep, response: Response,
-    dry_run: bool = False, source: Literal["api", "cli"] = "api",
+    dry_run: bool = False, source: Literal["api", "cli", "ci"] = "api",
+    repo: Annotated[str | None, Query(max_length=256, pattern=r"^[\w.\-]+(/[\w.\-]+)+$",
+                                      description="owner/name (CI)")] = None,
+    ref: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+    sha: Annotated[str | None, Query(pattern="^[0-9a-f]{7,64}$")] = None,
 ) -> SweepCreated | SweepPlan:
     if dry_run:
         runs = expand(submitted.spec)
@@ -56,7 +60,7 @@ def create(
                           config_hash=r.config_hash, baseline_key=r.baseline_key,
                           params=r.params) for r in runs])
     stored = service.create_sweep(session, fx, submitted.spec, submitted.raw,
-                                  service.Provenance(source=source))
+                                  service.Provenance(source, repo, ref, sha))
     return SweepCreated(id=stored.sweep.id, name=stored.sweep.name,
                         status=stored.sweep.status,
                         baseline_run_ids=stored.baseline_ids, run_ids=stored.run_ids)
@@ -67,7 +71,7 @@ def list_(
     _: Reader, session: SessionDep,
     status: SweepStatus | None = None,
     task: Annotated[str | None, Query(max_length=128)] = None,
-    source: Literal["api", "cli", "webhook"] | None = None,
+    source: Literal["api", "cli", "ci", "webhook"] | None = None,
     name: Annotated[str | None, Query(max_length=128, description="substring")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,

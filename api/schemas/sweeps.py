@@ -11,7 +11,7 @@ from pydantic.config import JsonDict
 from api.schemas.common import example
 
 SweepStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-Source = Literal["api", "cli", "webhook"]
+Source = Literal["api", "cli", "ci", "webhook"]
 
 
 GATE_RESULT_EXAMPLE: JsonDict = {

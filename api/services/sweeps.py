@@ -17,18 +17,24 @@ from api.models import MetricPoint, MetricRollup, Run, Sweep, utcnow
 from api.services.context import Effects
 from api.services.dispatch import send
 from api.services.pagination import decode_cursor, encode_cursor
+from api.services.statuses import stage_pending, stage_retry
 from api.services.sweeps_state import maybe_end_sweep, run_counts
 from compression.spec import RunConfig, SweepSpec, expand
+
+# Sweeps from these sources report commit statuses (when a trigger of their repo has a token).
+CI_SOURCES = ("ci", "webhook")
 
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where a sweep came from: the API, the CLI, or a CI webhook (repo@sha)."""
+    """Where a sweep came from: the API, the CLI, ``squeezelab ci`` or a CI webhook
+    (repo@sha; ``trigger_id``: the webhook's trigger)."""
 
     source: str = "api"
     repo: str | None = None
     ref: str | None = None
     sha: str | None = None
+    trigger_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,9 @@ def create_sweep(session: Session, fx: Effects, spec: SweepSpec, raw: dict[str, 
     by_key = {c.baseline_key: rid for c, rid in zip(baselines, baseline_ids, strict=True)}
     compress_ids = _insert_runs(session, [_row(sweep.id, c, by_key[c.baseline_key])
                                           for c in configs if c.kind == "compress"])
+    if provenance.source in CI_SOURCES:
+        stage_pending(session, sweep, provenance.trigger_id, fx.settings.public_url,
+                      len(configs))
     session.commit()
     fx.events.publish(sweep.id, {"type": "sweep", "status": sweep.status})
     send(session, fx.enqueuer, [(rid, spec.queue) for rid in baseline_ids])
@@ -146,6 +155,7 @@ def retry_failed(session: Session, fx: Effects, sweep_id: int) -> list[int]:
         # Stamped when sent now; the others are stamped when their baseline succeeds.
         run.enqueued_at = now if run.depends_on_id is None or run.depends_on_id in done else None
     sweep.status, sweep.ended_at, sweep.gates = "running", None, None
+    stage_retry(session, sweep, len(failed))
     ready = [(r.id, r.queue) for r in failed if r.enqueued_at is not None]
     session.commit()
     fx.events.publish(sweep_id, {"type": "sweep", "status": sweep.status})

@@ -1,5 +1,6 @@
 """Sweep status follows its runs: running once one starts, ended once all have ended,
-and then its gates are evaluated and stored on it."""
+and then its gates are evaluated and stored on it (and a CI sweep's verdict is queued as a
+commit status, api.services.statuses)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.models import Run, Sweep, utcnow
 from api.services.gates import RunOutcome, evaluate_gates
+from api.services.statuses import stage_final
 from compression.spec.models import GatesSpec
 
 log = logging.getLogger("squeezelab.api.sweeps")
@@ -73,10 +75,12 @@ def maybe_end_sweep(session: Session, sweep_id: int) -> str | None:
     if sweep is None:
         return None
     session.flush()
-    outcome = sweep_outcome(run_counts(session, [sweep_id])[sweep_id])
+    counts = run_counts(session, [sweep_id])[sweep_id]
+    outcome = sweep_outcome(counts)
     if outcome is None or sweep.status == outcome:
         return None
     sweep.status = outcome
     sweep.ended_at = utcnow()
     sweep.gates = gates_report(session, sweep)
+    stage_final(session, sweep, counts.get("failed", 0))
     return outcome

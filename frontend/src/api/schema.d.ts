@@ -435,6 +435,128 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/triggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List triggers (never their secrets or tokens) */
+        get: operations["list__api_v1_triggers_get"];
+        put?: never;
+        /** Create a trigger; a generated secret is shown once */
+        post: operations["create_api_v1_triggers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/triggers/{trigger_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a trigger (never its secret or token) */
+        get: operations["get_api_v1_triggers__trigger_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a trigger */
+        delete: operations["delete_api_v1_triggers__trigger_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a trigger; fields left out stay as they are */
+        patch: operations["update_api_v1_triggers__trigger_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/github": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A GitHub delivery (X-Hub-Signature-256 over the raw body) */
+        post: operations["github_api_v1_webhooks_github_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/gitlab": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A GitLab delivery (X-Gitlab-Token) */
+        post: operations["gitlab_api_v1_webhooks_gitlab_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/generic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A generic delivery (HMAC over timestamp.body, 5-minute tolerance) */
+        post: operations["generic_api_v1_webhooks_generic_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Authenticated deliveries, newest first */
+        get: operations["deliveries_api_v1_webhooks_deliveries_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/statuses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Commit statuses of CI sweeps and how sending them went */
+        get: operations["statuses_api_v1_webhooks_statuses_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -511,6 +633,201 @@ export interface components {
             max: number;
             /** Last */
             last: number;
+        };
+        /**
+         * CommitStatusPublic
+         * @description A commit status the API posted, or is posting, for a CI sweep.
+         * @example {
+         *       "id": 5,
+         *       "sweep_id": 12,
+         *       "trigger_id": 1,
+         *       "repo": "octo-org/vision-models",
+         *       "sha": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+         *       "state": "success",
+         *       "description": "passed: best agp[final_sparsity=0.9] −0.3 pt, 2.1× faster",
+         *       "target_url": "https://squeezelab.example.com/sweeps/12",
+         *       "outcome": "sent",
+         *       "attempts": 1,
+         *       "response_status": 201,
+         *       "last_error": null,
+         *       "created_at": "2026-11-24T09:05:00Z",
+         *       "sent_at": "2026-11-24T09:05:01Z"
+         *     }
+         */
+        CommitStatusPublic: {
+            /** Id */
+            id: number;
+            /** Sweep Id */
+            sweep_id: number;
+            /** Trigger Id */
+            trigger_id: number | null;
+            /** Repo */
+            repo: string;
+            /** Sha */
+            sha: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "pending" | "success" | "failure" | "error";
+            /** Description */
+            description: string;
+            /** Target Url */
+            target_url: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "queued" | "sent" | "failed" | "superseded";
+            /** Attempts */
+            attempts: number;
+            /** Response Status */
+            response_status: number | null;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Sent At */
+            sent_at: string | null;
+        };
+        /**
+         * CommitStatusesPublic
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": 5,
+         *           "sweep_id": 12,
+         *           "trigger_id": 1,
+         *           "repo": "octo-org/vision-models",
+         *           "sha": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+         *           "state": "success",
+         *           "description": "passed: best agp[final_sparsity=0.9] −0.3 pt, 2.1× faster",
+         *           "target_url": "https://squeezelab.example.com/sweeps/12",
+         *           "outcome": "sent",
+         *           "attempts": 1,
+         *           "response_status": 201,
+         *           "last_error": null,
+         *           "created_at": "2026-11-24T09:05:00Z",
+         *           "sent_at": "2026-11-24T09:05:01Z"
+         *         }
+         *       ]
+         *     }
+         */
+        CommitStatusesPublic: {
+            /** Items */
+            items: components["schemas"]["CommitStatusPublic"][];
+        };
+        /**
+         * DeliveriesPublic
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": 3,
+         *           "provider": "github",
+         *           "delivery_id": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+         *           "event": "push",
+         *           "repository": "octo-org/vision-models",
+         *           "ref": "refs/heads/main",
+         *           "sha": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+         *           "outcome": "created",
+         *           "reason": "",
+         *           "sweep_ids": [
+         *             12
+         *           ],
+         *           "received_at": "2026-11-24T09:00:00Z"
+         *         }
+         *       ]
+         *     }
+         */
+        DeliveriesPublic: {
+            /** Items */
+            items: components["schemas"]["DeliveryPublic"][];
+        };
+        /**
+         * DeliveryPublic
+         * @example {
+         *       "id": 3,
+         *       "provider": "github",
+         *       "delivery_id": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+         *       "event": "push",
+         *       "repository": "octo-org/vision-models",
+         *       "ref": "refs/heads/main",
+         *       "sha": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+         *       "outcome": "created",
+         *       "reason": "",
+         *       "sweep_ids": [
+         *         12
+         *       ],
+         *       "received_at": "2026-11-24T09:00:00Z"
+         *     }
+         */
+        DeliveryPublic: {
+            /** Id */
+            id: number;
+            /** Provider */
+            provider: string;
+            /** Delivery Id */
+            delivery_id: string;
+            /** Event */
+            event: string;
+            /** Repository */
+            repository: string | null;
+            /** Ref */
+            ref: string | null;
+            /** Sha */
+            sha: string | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "created" | "ignored" | "ping" | "error" | "processing";
+            /** Reason */
+            reason: string;
+            /** Sweep Ids */
+            sweep_ids: number[];
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+        };
+        /**
+         * DeliveryResult
+         * @description What a webhook delivery did: 201 created sweeps, 202 ignored (``reason`` says why),
+         *     200 a ping or a repeated delivery (``duplicate``: nothing new was created).
+         * @example {
+         *       "provider": "github",
+         *       "delivery_id": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+         *       "event": "push",
+         *       "outcome": "created",
+         *       "duplicate": false,
+         *       "reason": "",
+         *       "sweep_ids": [
+         *         12
+         *       ]
+         *     }
+         */
+        DeliveryResult: {
+            /** Provider */
+            provider: string;
+            /** Delivery Id */
+            delivery_id: string;
+            /** Event */
+            event: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "created" | "ignored" | "ping" | "error" | "processing";
+            /** Duplicate */
+            duplicate: boolean;
+            /** Reason */
+            reason: string;
+            /** Sweep Ids */
+            sweep_ids: number[];
         };
         /**
          * GateBest
@@ -1177,6 +1494,52 @@ export interface components {
             series: components["schemas"]["SeriesPublic"][];
         };
         /**
+         * StatusReporting
+         * @description Where commit statuses go: the GitHub statuses API or GitLab's commit-status API.
+         * @example {
+         *       "api": "github",
+         *       "token": "ghp_example-token-never-returned"
+         *     }
+         */
+        StatusReporting: {
+            /**
+             * Api
+             * @description default: the trigger's provider (required for a generic trigger)
+             */
+            api?: ("github" | "gitlab") | null;
+            /**
+             * Api Base
+             * @description default https://api.github.com or https://gitlab.com/api/v4
+             * @example https://github.example.com/api/v3
+             */
+            api_base?: string | null;
+            /**
+             * Token
+             * Format: password
+             * @description GitHub: a token with commit-status write access; GitLab: an access token with the api scope. Write-only.
+             */
+            token: string;
+        };
+        /**
+         * StatusReportingPublic
+         * @example {
+         *       "api": "github",
+         *       "api_base": "https://api.github.com",
+         *       "has_token": true
+         *     }
+         */
+        StatusReportingPublic: {
+            /**
+             * Api
+             * @enum {string}
+             */
+            api: "github" | "gitlab";
+            /** Api Base */
+            api_base: string;
+            /** Has Token */
+            has_token: boolean;
+        };
+        /**
          * SweepCreated
          * @example {
          *       "id": 1,
@@ -1294,7 +1657,7 @@ export interface components {
              * Source
              * @enum {string}
              */
-            source: "api" | "cli" | "webhook";
+            source: "api" | "cli" | "ci" | "webhook";
             /** Repo */
             repo: string | null;
             /** Ref */
@@ -1496,6 +1859,373 @@ export interface components {
         TokensPublic: {
             /** Items */
             items: components["schemas"]["TokenPublic"][];
+        };
+        /**
+         * TriggerCreate
+         * @description A new trigger; ``template`` is a sweep spec where ``${sha}``, ``${ref}``, ``${repo}``
+         *     and ``${pr}`` are replaced in every string value.
+         * @example {
+         *       "name": "main pushes",
+         *       "provider": "github",
+         *       "repository": "octo-org/vision-models",
+         *       "events": [
+         *         "push",
+         *         "pull_request"
+         *       ],
+         *       "branches": [
+         *         "main"
+         *       ],
+         *       "template": {
+         *         "name": "ci-${sha}",
+         *         "task": "digits-mlp",
+         *         "seeds": [
+         *           0
+         *         ],
+         *         "baseline": {
+         *           "epochs": 2
+         *         },
+         *         "recipes": [
+         *           {
+         *             "name": "agp",
+         *             "prune": {
+         *               "granularity": "unstructured"
+         *             },
+         *             "schedule": {
+         *               "kind": "agp",
+         *               "final_sparsity": 0.9,
+         *               "end_epoch": 1
+         *             },
+         *             "finetune": {
+         *               "epochs": 1
+         *             }
+         *           }
+         *         ],
+         *         "gates": {
+         *           "max_accuracy_drop": 0.02
+         *         }
+         *       },
+         *       "secret": "a-long-random-webhook-secret",
+         *       "statuses": {
+         *         "api": "github",
+         *         "token": "ghp_example-token-never-returned"
+         *       }
+         *     }
+         */
+        TriggerCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "github" | "gitlab" | "generic";
+            /**
+             * Repository
+             * @example octo-org/vision-models
+             */
+            repository: string;
+            /** Events */
+            events?: ("push" | "tag" | "pull_request" | "release")[];
+            /**
+             * Branches
+             * @description glob patterns (* matches anything, / included) on the pushed branch, or a pull request's base branch; empty: every branch. Tag and release events ignore them.
+             */
+            branches?: string[];
+            /** Template */
+            template: {
+                [key: string]: unknown;
+            };
+            /**
+             * Secret
+             * @description webhook secret (GitLab: the secret token); generated and shown once when omitted
+             */
+            secret?: string | null;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /** @description post commit statuses when set */
+            statuses?: components["schemas"]["StatusReporting"] | null;
+        };
+        /**
+         * TriggerCreated
+         * @example {
+         *       "id": 1,
+         *       "name": "main pushes",
+         *       "provider": "github",
+         *       "repository": "octo-org/vision-models",
+         *       "events": [
+         *         "push",
+         *         "pull_request"
+         *       ],
+         *       "branches": [
+         *         "main"
+         *       ],
+         *       "template": {
+         *         "name": "ci-${sha}",
+         *         "task": "digits-mlp",
+         *         "seeds": [
+         *           0
+         *         ],
+         *         "baseline": {
+         *           "epochs": 2
+         *         },
+         *         "recipes": [
+         *           {
+         *             "name": "agp",
+         *             "prune": {
+         *               "granularity": "unstructured"
+         *             },
+         *             "schedule": {
+         *               "kind": "agp",
+         *               "final_sparsity": 0.9,
+         *               "end_epoch": 1
+         *             },
+         *             "finetune": {
+         *               "epochs": 1
+         *             }
+         *           }
+         *         ],
+         *         "gates": {
+         *           "max_accuracy_drop": 0.02
+         *         }
+         *       },
+         *       "enabled": true,
+         *       "has_secret": true,
+         *       "statuses": {
+         *         "api": "github",
+         *         "api_base": "https://api.github.com",
+         *         "has_token": true
+         *       },
+         *       "created_at": "2026-11-24T09:00:00Z",
+         *       "updated_at": "2026-11-24T09:00:00Z",
+         *       "secret": "whsec_generated-and-shown-once"
+         *     }
+         */
+        TriggerCreated: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "github" | "gitlab" | "generic";
+            /** Repository */
+            repository: string;
+            /** Events */
+            events: string[];
+            /** Branches */
+            branches: string[];
+            /** Template */
+            template: {
+                [key: string]: unknown;
+            };
+            /** Enabled */
+            enabled: boolean;
+            /** Has Secret */
+            has_secret: boolean;
+            statuses: components["schemas"]["StatusReportingPublic"] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Secret
+             * @description the generated secret, shown only in this response; null when you gave one
+             */
+            secret: string | null;
+        };
+        /**
+         * TriggerPublic
+         * @example {
+         *       "id": 1,
+         *       "name": "main pushes",
+         *       "provider": "github",
+         *       "repository": "octo-org/vision-models",
+         *       "events": [
+         *         "push",
+         *         "pull_request"
+         *       ],
+         *       "branches": [
+         *         "main"
+         *       ],
+         *       "template": {
+         *         "name": "ci-${sha}",
+         *         "task": "digits-mlp",
+         *         "seeds": [
+         *           0
+         *         ],
+         *         "baseline": {
+         *           "epochs": 2
+         *         },
+         *         "recipes": [
+         *           {
+         *             "name": "agp",
+         *             "prune": {
+         *               "granularity": "unstructured"
+         *             },
+         *             "schedule": {
+         *               "kind": "agp",
+         *               "final_sparsity": 0.9,
+         *               "end_epoch": 1
+         *             },
+         *             "finetune": {
+         *               "epochs": 1
+         *             }
+         *           }
+         *         ],
+         *         "gates": {
+         *           "max_accuracy_drop": 0.02
+         *         }
+         *       },
+         *       "enabled": true,
+         *       "has_secret": true,
+         *       "statuses": {
+         *         "api": "github",
+         *         "api_base": "https://api.github.com",
+         *         "has_token": true
+         *       },
+         *       "created_at": "2026-11-24T09:00:00Z",
+         *       "updated_at": "2026-11-24T09:00:00Z"
+         *     }
+         */
+        TriggerPublic: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "github" | "gitlab" | "generic";
+            /** Repository */
+            repository: string;
+            /** Events */
+            events: string[];
+            /** Branches */
+            branches: string[];
+            /** Template */
+            template: {
+                [key: string]: unknown;
+            };
+            /** Enabled */
+            enabled: boolean;
+            /** Has Secret */
+            has_secret: boolean;
+            statuses: components["schemas"]["StatusReportingPublic"] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * TriggerUpdate
+         * @description Changes to a trigger: fields left out stay as they are; ``statuses: null`` turns
+         *     status reporting off.
+         * @example {
+         *       "branches": [
+         *         "main",
+         *         "release/*"
+         *       ],
+         *       "enabled": false
+         *     }
+         */
+        TriggerUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Repository */
+            repository?: string | null;
+            /** Events */
+            events?: ("push" | "tag" | "pull_request" | "release")[] | null;
+            /** Branches */
+            branches?: string[] | null;
+            /** Template */
+            template?: {
+                [key: string]: unknown;
+            } | null;
+            /** Secret */
+            secret?: string | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            statuses?: components["schemas"]["StatusReporting"] | null;
+        };
+        /**
+         * TriggersPublic
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": 1,
+         *           "name": "main pushes",
+         *           "provider": "github",
+         *           "repository": "octo-org/vision-models",
+         *           "events": [
+         *             "push",
+         *             "pull_request"
+         *           ],
+         *           "branches": [
+         *             "main"
+         *           ],
+         *           "template": {
+         *             "name": "ci-${sha}",
+         *             "task": "digits-mlp",
+         *             "seeds": [
+         *               0
+         *             ],
+         *             "baseline": {
+         *               "epochs": 2
+         *             },
+         *             "recipes": [
+         *               {
+         *                 "name": "agp",
+         *                 "prune": {
+         *                   "granularity": "unstructured"
+         *                 },
+         *                 "schedule": {
+         *                   "kind": "agp",
+         *                   "final_sparsity": 0.9,
+         *                   "end_epoch": 1
+         *                 },
+         *                 "finetune": {
+         *                   "epochs": 1
+         *                 }
+         *               }
+         *             ],
+         *             "gates": {
+         *               "max_accuracy_drop": 0.02
+         *             }
+         *           },
+         *           "enabled": true,
+         *           "has_secret": true,
+         *           "statuses": {
+         *             "api": "github",
+         *             "api_base": "https://api.github.com",
+         *             "has_token": true
+         *           },
+         *           "created_at": "2026-11-24T09:00:00Z",
+         *           "updated_at": "2026-11-24T09:00:00Z"
+         *         }
+         *       ]
+         *     }
+         */
+        TriggersPublic: {
+            /** Items */
+            items: components["schemas"]["TriggerPublic"][];
         };
         /**
          * WorkerHeartbeat
@@ -2080,6 +2810,105 @@ export interface components {
             /** Points */
             points: components["schemas"]["MetricPointCreate"][];
         };
+        /** _Repository */
+        _Repository: {
+            /**
+             * Full Name
+             * @default null
+             */
+            full_name: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * GitHubPayload
+         * @description A GitHub webhook payload as GitHub sends it; only the fields read are listed.
+         * @example {
+         *       "ref": "refs/heads/main",
+         *       "after": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+         *       "deleted": false,
+         *       "repository": {
+         *         "full_name": "octo-org/vision-models"
+         *       }
+         *     }
+         */
+        GitHubPayload: {
+            /** @default null */
+            repository: components["schemas"]["_Repository"] | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** _Project */
+        _Project: {
+            /**
+             * Path With Namespace
+             * @default null
+             */
+            path_with_namespace: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * GitLabPayload
+         * @description A GitLab webhook payload as GitLab sends it; only the fields read are listed.
+         * @example {
+         *       "object_kind": "push",
+         *       "ref": "refs/heads/main",
+         *       "checkout_sha": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+         *       "project": {
+         *         "path_with_namespace": "octo-org/vision-models"
+         *       }
+         *     }
+         */
+        GitLabPayload: {
+            /** @default null */
+            project: components["schemas"]["_Project"] | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * GenericEvent
+         * @description The generic webhook's JSON body (sign it as docs/ci.md shows).
+         * @example {
+         *       "delivery_id": "build-4711",
+         *       "event": "push",
+         *       "repository": "octo-org/vision-models",
+         *       "ref": "refs/heads/main",
+         *       "sha": "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
+         *     }
+         */
+        GenericEvent: {
+            /**
+             * Delivery Id
+             * @description unique per delivery; a repeat is a no-op
+             */
+            delivery_id: string;
+            /**
+             * Event
+             * @enum {string}
+             */
+            event: "push" | "tag" | "pull_request" | "release";
+            /**
+             * Repository
+             * @example octo-org/vision-models
+             */
+            repository: string;
+            /**
+             * Ref
+             * @default null
+             */
+            ref: string | null;
+            /**
+             * Sha
+             * @default null
+             */
+            sha: string | null;
+            /**
+             * Pr
+             * @default null
+             */
+            pr: number | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -2217,7 +3046,7 @@ export interface operations {
             query?: {
                 status?: ("queued" | "running" | "succeeded" | "failed" | "cancelled") | null;
                 task?: string | null;
-                source?: ("api" | "cli" | "webhook") | null;
+                source?: ("api" | "cli" | "ci" | "webhook") | null;
                 /** @description substring */
                 name?: string | null;
                 limit?: number;
@@ -2271,7 +3100,11 @@ export interface operations {
         parameters: {
             query?: {
                 dry_run?: boolean;
-                source?: "api" | "cli";
+                source?: "api" | "cli" | "ci";
+                /** @description owner/name (CI) */
+                repo?: string | null;
+                ref?: string | null;
+                sha?: string | null;
             };
             header?: never;
             path?: never;
@@ -3716,6 +4549,644 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error or database unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list__api_v1_triggers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggersPublic"];
+                };
+            };
+            /** @description client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error or database unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_api_v1_triggers_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TriggerCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggerCreated"];
+                };
+            };
+            /** @description invalid trigger, or a template that is not a valid sweep spec (pointers under /template) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error or database unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_api_v1_triggers__trigger_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trigger_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggerPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error or database unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_api_v1_triggers__trigger_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trigger_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error or database unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_api_v1_triggers__trigger_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trigger_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TriggerUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggerPublic"];
+                };
+            };
+            /** @description invalid trigger, or a template that is not a valid sweep spec (pointers under /template) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error or database unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    github_api_v1_webhooks_github_post: {
+        parameters: {
+            query?: never;
+            header: {
+                "x-github-event": string;
+                "x-github-delivery": string;
+                "x-hub-signature-256"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GitHubPayload"];
+            };
+        };
+        responses: {
+            /** @description a ping, or a repeated delivery (no-op) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryResult"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryResult"];
+                };
+            };
+            /** @description authentic, but no trigger runs on it: `reason` says why */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryResult"];
+                };
+            };
+            /** @description not authenticated (which part failed is not said) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a required header is missing, or the payload is unusable */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error or database unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    gitlab_api_v1_webhooks_gitlab_post: {
+        parameters: {
+            query?: never;
+            header: {
+                "x-gitlab-event": string;
+                "x-gitlab-token"?: string | null;
+                "idempotency-key"?: string | null;
+                "x-gitlab-webhook-uuid"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GitLabPayload"];
+            };
+        };
+        responses: {
+            /** @description a ping, or a repeated delivery (no-op) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryResult"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryResult"];
+                };
+            };
+            /** @description authentic, but no trigger runs on it: `reason` says why */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryResult"];
+                };
+            };
+            /** @description not authenticated (which part failed is not said) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a required header is missing, or the payload is unusable */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error or database unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    generic_api_v1_webhooks_generic_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "x-squeezelab-timestamp"?: string | null;
+                "x-squeezelab-signature"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenericEvent"];
+            };
+        };
+        responses: {
+            /** @description a ping, or a repeated delivery (no-op) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryResult"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryResult"];
+                };
+            };
+            /** @description authentic, but no trigger runs on it: `reason` says why */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryResult"];
+                };
+            };
+            /** @description not authenticated (which part failed is not said) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a required header is missing, or the payload is unusable */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error or database unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deliveries_api_v1_webhooks_deliveries_get: {
+        parameters: {
+            query?: {
+                provider?: ("github" | "gitlab" | "generic") | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveriesPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error or database unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    statuses_api_v1_webhooks_statuses_get: {
+        parameters: {
+            query?: {
+                sweep_id?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommitStatusesPublic"];
+                };
             };
             /** @description Validation Error */
             422: {

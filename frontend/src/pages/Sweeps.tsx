@@ -6,7 +6,7 @@ import { ago, datetime } from "../lib/format";
 import { setQuery, type Location } from "../router";
 
 const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
-const SOURCES = ["api", "cli", "webhook"] as const;
+const SOURCES = ["api", "cli", "ci", "webhook"] as const;
 type Status = (typeof STATUSES)[number];
 type Source = (typeof SOURCES)[number];
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from liveapi import ADMIN_TOKEN
@@ -17,6 +18,8 @@ class Cli:
         self.url = url
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, token: str = ADMIN_TOKEN, **kwargs: Any) -> Result:
-        env = {"SQUEEZELAB_API_URL": self.url, "SQUEEZELAB_TOKEN": token}
+    def __call__(self, *args: str, token: str = ADMIN_TOKEN,
+                 env: Mapping[str, str | None] | None = None, **kwargs: Any) -> Result:
+        """``env``: more variables for the command (None unsets one)."""
+        env = {**(env or {}), "SQUEEZELAB_API_URL": self.url, "SQUEEZELAB_TOKEN": token}
         return self.runner.invoke(app, list(args), env=env, **kwargs)

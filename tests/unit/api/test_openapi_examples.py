@@ -15,7 +15,7 @@ from pydantic import BaseModel, TypeAdapter
 from typing_extensions import is_typeddict
 
 from api.app import create_app
-from api.schemas import artifacts, metrics, runs, sweeps, tokens, workers
+from api.schemas import artifacts, metrics, runs, sweeps, tokens, triggers, webhooks, workers
 from api.settings import Settings
 from compression.spec import parse_spec
 
@@ -42,7 +42,8 @@ def _validators(*modules: ModuleType) -> dict[str, Validator]:
     return found
 
 
-VALIDATORS = _validators(artifacts, metrics, runs, sweeps, tokens, workers)
+VALIDATORS = _validators(artifacts, metrics, runs, sweeps, tokens, triggers, webhooks,
+                         workers)
 
 
 def _json_media(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
