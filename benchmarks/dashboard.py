@@ -41,7 +41,6 @@ from sqlalchemy import bindparam, create_engine, update
 from api.app import create_app
 from api.models import Run, Sweep, utcnow
 from api.settings import Settings
-from api.static import _DashboardRoute, mount_dashboard
 
 ROOT = Path(__file__).parents[1]
 DIST = ROOT / "frontend" / "dist"
@@ -129,8 +128,6 @@ def _free_port() -> int:
 def serve(database_url: str, workdir: Path) -> tuple[str, uvicorn.Server, threading.Thread]:
     app = create_app(Settings(database_url=database_url, auth="off",
                               artifact_dir=workdir / "artifacts"))
-    if not any(isinstance(r, _DashboardRoute) for r in app.router.routes):
-        mount_dashboard(app, DIST)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", timeout_graceful_shutdown=2))

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from pathlib import Path
 
 import uvicorn
 from alembic import command
 from alembic.config import Config
+from polling import wait_for
 from pydantic import SecretStr
 
 from api.app import create_app
@@ -58,11 +58,14 @@ class LiveApi:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not start on port {self.port}")
-            time.sleep(0.01)
+        server, thread = self._server, self._thread
+
+        def started() -> bool:
+            if not thread.is_alive():
+                raise RuntimeError(f"uvicorn exited before it started on port {self.port}")
+            return bool(server.started)
+
+        wait_for(started, timeout=timeout, what=f"uvicorn on port {self.port}", interval=0.01)
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:

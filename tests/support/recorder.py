@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from polling import wait_for
+
 
 @dataclass(frozen=True)
 class Recorded:
@@ -68,13 +70,15 @@ class StatusRecorder:
 
     def wait_for(self, count: int, timeout: float) -> list[Recorded]:
         """Poll until ``count`` requests arrived; fail after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while len(self.seen()) < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(self.seen())} of {count} status requests arrived "
-                                   f"within {timeout} s: {self.seen()}")
-            time.sleep(0.02)
-        return self.seen()
+        def arrived() -> list[Recorded] | None:
+            seen = self.seen()
+            return seen if len(seen) >= count else None
+
+        try:
+            return wait_for(arrived, timeout=timeout, what=f"{count} status requests")
+        except TimeoutError:
+            raise TimeoutError(f"{len(self.seen())} of {count} status requests arrived "
+                               f"within {timeout} s: {self.seen()}") from None
 
     def __enter__(self) -> StatusRecorder:
         self._thread.start()

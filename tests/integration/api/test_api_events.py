@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from typing import Any
 
 import pytest
 from apihelpers import submit
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from polling import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +33,8 @@ def test_stream_reports_claim_and_metrics(app: FastAPI, client: TestClient) -> N
 
     listener = threading.Thread(target=listen)
     listener.start()
-    deadline = time.monotonic() + 10
-    while _subscribers(app) == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)  # poll for the subscription, with a deadline
+    wait_for(lambda: _subscribers(app), timeout=10, what="the SSE subscription",
+             interval=0.01)
     assert _subscribers(app) == 1
     client.post(f"/api/v1/runs/{other['baseline_run_ids'][0]}/claim", json={"worker_id": "w"})
     client.post(f"/api/v1/runs/{base}/claim", json={"worker_id": "w"})

@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,6 +21,7 @@ import pytest
 from apihelpers import ADMIN_TOKEN, assert_problem, migrate
 from fastapi.testclient import TestClient
 from httpx import Response
+from liveapi import free_port
 from pydantic import SecretStr
 
 from api.app import create_app
@@ -41,13 +41,6 @@ def _pg_bin() -> Path | None:
         if (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists():
             return Path(folder)
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -98,7 +91,7 @@ def cluster() -> Iterator[Cluster]:
     root = Path(tempfile.mkdtemp(prefix="squeezelab-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
-    cluster = Cluster(pg_bin, root, _free_port())
+    cluster = Cluster(pg_bin, root, free_port())
     try:
         cluster.init()
         cluster.start()

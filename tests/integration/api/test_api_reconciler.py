@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from apihelpers import ADMIN_TOKEN, RecordingEnqueuer, small_spec, submit
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from polling import wait_for
 
 from api.app import create_app
 from api.settings import Settings
@@ -31,10 +30,8 @@ def test_loop_requeues_a_dead_workers_run_and_stops_with_the_app(
         claim = client.post(f"/api/v1/runs/{base}/claim", json={"worker_id": "w"})
         assert claim.status_code == 200
         # the worker never renews its lease: the loop must requeue and re-send the run
-        deadline = time.monotonic() + 10
-        while enqueuer.run_ids != [base, base] and time.monotonic() < deadline:
-            time.sleep(0.02)  # poll for the loop's effect, with a deadline
-        assert enqueuer.run_ids == [base, base]
+        wait_for(lambda: enqueuer.run_ids == [base, base], timeout=10,
+                 what="the reconciler to re-send the run")
         run = client.get(f"/api/v1/runs/{base}").json()
         assert run["status"] == "queued" and run["error"]["type"] == "LeaseExpired"
     assert not app.state.reconciler.running  # the app's shutdown stopped it

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from ghfixtures import REPO
 from liveapi import free_port
+from polling import wait_for
 from recorder import Recorded, StatusRecorder
 
 from api.app import create_app
@@ -47,13 +48,12 @@ def _statuses(client: TestClient, sweep_id: int) -> list[dict[str, Any]]:
 def _wait_statuses(client: TestClient, sweep_id: int, done: int,
                    timeout: float = 20) -> list[dict[str, Any]]:
     """Poll until ``done`` statuses are no longer queued."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def sent() -> list[dict[str, Any]] | None:
         rows = _statuses(client, sweep_id)
-        if sum(r["outcome"] != "queued" for r in rows) >= done:
-            return rows
-        assert time.monotonic() < deadline, rows
-        time.sleep(0.05)
+        return rows if sum(r["outcome"] != "queued" for r in rows) >= done else None
+
+    return wait_for(sent, timeout=timeout, what=f"{done} statuses of sweep {sweep_id} sent",
+                    interval=0.05)
 
 
 def _github_status(request: Recorded, sha: str = PR_SHA) -> dict[str, Any]:

@@ -1,26 +1,13 @@
-"""Fixtures of the CLI tests: the real API on a free port (SQLite, auth on; the shared
-``liveapi`` helper in tests/support), a CliRunner pointed at it, and wide consoles so tables
-do not fold."""
+"""Fixtures of the CLI tests: a CliRunner pointed at the live API (tests/integration/conftest.py)
+and wide consoles so tables do not fold."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from clirunner import Cli
-from liveapi import ADMIN_TOKEN, LiveApi, free_port, settings_for
+from liveapi import LiveApi
 
-from client import Client
 from squeezelab import remote
-
-
-@pytest.fixture
-def live_api(tmp_path: Path) -> Iterator[LiveApi]:
-    server = LiveApi(settings_for(tmp_path), free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -34,9 +21,3 @@ def wide_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
 def cli(live_api: LiveApi) -> Cli:
     return Cli(live_api.url)
 
-
-@pytest.fixture
-def admin(live_api: LiveApi) -> Iterator[Client]:
-    """An SDK client for setting the scene and checking what the CLI did."""
-    with Client(live_api.url, ADMIN_TOKEN, timeout=10, retries=2, backoff_s=0.01) as client:
-        yield client

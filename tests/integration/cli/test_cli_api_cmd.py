@@ -6,12 +6,12 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from liveapi import free_port
+from polling import wait_for
 
 from squeezelab.api_cmd import migrate
 
@@ -41,16 +41,14 @@ def test_api_command_migrates_then_serves(tmp_path: Path) -> None:
                             text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+        def ready() -> bool:
             assert proc.poll() is None, proc.communicate()[0]
             try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
+                return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.1)  # polling the server's readiness, with the deadline above
+                return False
+
+        wait_for(ready, timeout=60, what="the API to start", interval=0.1)
         sweeps = httpx.get(f"{url}/api/v1/sweeps",
                            headers={"Authorization": "Bearer sqz_api-cmd-test"})
         assert sweeps.status_code == 200 and sweeps.json()["items"] == []

@@ -3,12 +3,11 @@ a new server comes up on the same port, and every point is stored exactly once."
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from liveapi import ADMIN_TOKEN, LiveApi
+from polling import wait_for
 
 from client import Client, MetricBuffer
 
@@ -16,12 +15,6 @@ pytestmark = pytest.mark.integration
 KEYS = ("train/loss", "val/accuracy", "lr")
 STEPS = 3000
 
-
-def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
-        time.sleep(0.01)
 
 
 def test_buffer_survives_an_api_outage(live_api: LiveApi, admin: Client,
@@ -41,7 +34,8 @@ def test_buffer_survives_an_api_outage(live_api: LiveApi, admin: Client,
     for step in range(900, STEPS):  # API down; steps 900-999 are logged a second time
         for key in KEYS:
             buf.log(key, step, step * 0.001)
-    wait_until(lambda: buf.outage and len(buf.spill.segments()) >= 5)
+    wait_for(lambda: buf.outage and len(buf.spill.segments()) >= 5, timeout=20,
+             what="the buffer to spill 5 segments during the outage", interval=0.01)
     assert buf.spill.root == spill / f"run-{run_id}"
     assert buf.peak_in_memory <= 1000  # the memory bound held; the rest went to disk
     assert not buf.flush(0.2)

@@ -4,12 +4,11 @@ upload, complete; user errors fail once; cancellation stops a run; a second deli
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from liveapi import ADMIN_TOKEN, LiveApi, free_port, settings_for
+from liveapi import LiveApi
 
 from client import Client
 from workers.execute import RunExecutor
@@ -27,20 +26,6 @@ def spec(**overrides: Any) -> dict[str, Any]:
                                       "frequency": 5},
                          "finetune": {"epochs": 2}}],
             "measure": FAST, **overrides}
-
-
-@pytest.fixture
-def live_api(tmp_path: Path) -> Iterator[LiveApi]:
-    server = LiveApi(settings_for(tmp_path), free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def admin(live_api: LiveApi) -> Iterator[Client]:
-    with Client(live_api.url, ADMIN_TOKEN, timeout=10) as client:
-        yield client
 
 
 @pytest.fixture

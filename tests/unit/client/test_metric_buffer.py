@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from polling import wait_for
 
 from client import ApiConnectionError, MetricBuffer, MetricPoint, NotFoundError
 
@@ -38,12 +37,6 @@ class FakeSink:
         return None
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
-        time.sleep(0.005)
-
 
 def test_log_returns_while_the_sender_is_blocked(tmp_path: Path) -> None:
     sink = FakeSink()
@@ -68,7 +61,8 @@ def test_outage_spills_to_disk_and_replays_everything_once(tmp_path: Path) -> No
     for step in range(2000):
         buf.log("acc", step, step / 2000)
         buf.log("loss", step, 1.0)
-    wait_until(lambda: buf.outage)
+    wait_for(lambda: buf.outage, timeout=10, what="the buffer to notice the outage",
+             interval=0.005)
     assert buf.peak_in_memory <= 200 and buf.spill.segments()
     assert not buf.flush(0.05)  # still down: not delivered, nothing raised
     sink.down = False
