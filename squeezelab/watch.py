@@ -24,7 +24,9 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from client import Client
 from client.errors import ApiConnectionError, ApiError
 from client.models import Run, Sweep
-from compression.spec import RunConfig, ScheduleKind, scalar
+from compression.errors import UnsupportedRecipeError
+from compression.schedules import schedule_epochs
+from compression.spec import RunConfig, scalar
 from squeezelab.tables import MARK, STATUS_STYLE, TERMINAL, styled_status
 
 POLL_S = 1.0
@@ -34,9 +36,7 @@ def planned_epochs(config: Mapping[str, Any]) -> int | None:
     """The epochs a run trains for, i.e. the last value of its ``epoch`` metric.
 
     None when the run trains nothing (a sensitivity scan) or the config is not one this
-    version understands. Mirrors ``compression.pruning.schedules.build_schedule``'s
-    ``total_epochs`` (a unit test holds the two together): importing that module would load
-    torch, seconds of start-up for a command that only reads JSON.
+    version understands.
     """
     try:
         run = RunConfig.model_validate(config)
@@ -48,14 +48,10 @@ def planned_epochs(config: Mapping[str, Any]) -> int | None:
     if recipe is None or recipe.sensitivity is not None:
         return None
     finetune = scalar(recipe.finetune.epochs) if recipe.finetune is not None else 0
-    schedule = recipe.schedule if recipe.prune is not None else None
-    kind: ScheduleKind = "one_shot" if schedule is None else scalar(schedule.kind)
-    if schedule is None or kind in ("one_shot", "constant"):
-        return finetune
-    if kind == "iterative":
-        return scalar(schedule.steps) * scalar(schedule.epochs_per_step) + finetune
-    end = None if schedule.end_epoch is None else scalar(schedule.end_epoch)
-    return max(finetune, end) if end is not None else None
+    try:
+        return schedule_epochs(recipe.schedule if recipe.prune is not None else None, finetune)
+    except UnsupportedRecipeError:
+        return None
 
 
 def epochs_done(client: Client, run_id: int) -> float:

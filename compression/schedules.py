@@ -1,4 +1,8 @@
-"""Sparsity schedules: what sparsity to prune to before each optimizer step."""
+"""Sparsity schedules: what sparsity to prune to before each optimizer step.
+
+Pure arithmetic on the spec, without torch, so that the CLI can tell how long a run trains
+without loading the engine (the pruning package re-exports these names).
+"""
 
 from __future__ import annotations
 
@@ -51,6 +55,21 @@ def _table(events: list[tuple[int, float]], total_steps: int) -> tuple[tuple[int
                  if 0 <= t <= total_steps)
 
 
+def schedule_epochs(spec: ScheduleSpec | None, finetune_epochs: int) -> int:
+    """The epochs a compress run trains under ``spec`` (None means one_shot): the
+    ``total_epochs`` of the plan that ``build_schedule`` makes."""
+    kind: ScheduleKind = "one_shot" if spec is None else _one(spec.kind, "kind")
+    if spec is None or kind in ("one_shot", "constant"):
+        return finetune_epochs
+    if kind == "iterative":
+        return _one(spec.steps, "steps") * _one(spec.epochs_per_step, "epochs_per_step") + (
+            finetune_epochs)
+    end_epoch = None if spec.end_epoch is None else _one(spec.end_epoch, "end_epoch")
+    if end_epoch is None:
+        raise UnsupportedRecipeError(f"a {kind} schedule needs end_epoch after start_epoch")
+    return max(finetune_epochs, end_epoch)
+
+
 def build_schedule(
     spec: ScheduleSpec | None,
     *,
@@ -100,7 +119,7 @@ def build_schedule(
     if kind == "iterative":
         steps = _one(spec.steps, "steps")
         every = _one(spec.epochs_per_step, "epochs_per_step")
-        epochs = steps * every + finetune_epochs
+        epochs = schedule_epochs(spec, finetune_epochs)
         events = [((k - 1) * every * spe, s_i + (s_f - s_i) * k / steps)
                   for k in range(1, steps + 1)]
         return SchedulePlan(epochs, spe, _table(events, epochs * spe))
@@ -109,7 +128,7 @@ def build_schedule(
     if end_epoch is None or end_epoch * spe <= start:
         raise UnsupportedRecipeError(f"a {kind} schedule needs end_epoch after start_epoch")
     end = end_epoch * spe
-    epochs = max(finetune_epochs, end_epoch)
+    epochs = schedule_epochs(spec, finetune_epochs)
     span = end - start
     if kind == "agp":
         steps_at = [*range(start, end, frequency), end]
