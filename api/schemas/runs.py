@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
 from api.schemas.common import example
@@ -26,10 +28,25 @@ RUN_EXAMPLE: JsonDict = {
     "ended_at": "2026-11-23T12:04:30Z"}
 
 
-class RunSummary(BaseModel):
-    """The final figures of a run; extra keys (e.g. a sensitivity table) are kept."""
+def _non_finite(value: Any, path: str) -> Iterator[str]:
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, f"{path}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, f"{path}/{index}")
 
-    model_config = ConfigDict(extra="allow")
+
+class RunSummary(BaseModel):
+    """The final figures of a run; extra keys (e.g. a sensitivity table) are kept.
+
+    NaN and infinities are refused everywhere in it, extra keys included: JSON has no such
+    numbers, PostgreSQL's jsonb rejects them and SQLite's JSON functions fail on them.
+    """
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     accuracy: float | None = Field(default=None, examples=[0.971])
     baseline_accuracy: float | None = None
@@ -45,6 +62,14 @@ class RunSummary(BaseModel):
         default=None, examples=[{"torch": {"64": {"p50": 0.41, "p90": 0.47}}}])
     speedup: dict[str, dict[str, float]] | None = None
     hardware: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _finite_extras(self) -> RunSummary:
+        free = {**(self.model_extra or {}), "hardware": self.hardware}
+        bad = [path for key, value in free.items() for path in _non_finite(value, key)]
+        if bad:
+            raise ValueError(f"not a finite number at {', '.join(bad[:5])}")
+        return self
 
 
 class RunError(BaseModel):

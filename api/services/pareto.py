@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from collections import defaultdict
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,20 +12,8 @@ from sqlalchemy.orm import Session
 from api.errors import InvalidInputError, Violation
 from api.models import Run
 from api.schemas.sweeps import ParetoPoint
+from api.services.summary_sql import SUMMARY_PATH, summary_number
 from api.services.sweeps import get_sweep
-
-_PATH = re.compile(r"^summary(\.[A-Za-z0-9_\-]{1,64}){1,6}$")
-
-
-def _lookup(summary: dict[str, Any] | None, path: str) -> float | None:
-    value: Any = summary
-    for key in path.split(".")[1:]:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 def _pstdev(values: list[float]) -> float:
@@ -51,19 +37,24 @@ def front_mask(points: list[tuple[float, float]]) -> list[bool]:
 
 def pareto_front(session: Session, sweep_id: int, x: str, y: str, x_goal: str,
                  y_goal: str) -> list[ParetoPoint]:
-    """Aggregate succeeded runs by variant; runs lacking either field are left out."""
+    """Aggregate succeeded runs by variant; runs lacking either number are left out.
+
+    The database extracts the two numbers, so a 10,000-run sweep sends 10,000 short rows
+    rather than 10,000 summaries for Python to decode.
+    """
     for name, path in (("x", x), ("y", y)):
-        if not _PATH.match(path):
+        if not SUMMARY_PATH.match(path):
             raise InvalidInputError("bad summary path", [
                 Violation(f"query:/{name}", "use summary.<field>[.<field>...]")])
     get_sweep(session, sweep_id)
-    rows = session.execute(select(Run.id, Run.variant, Run.kind, Run.summary).where(
-        Run.sweep_id == sweep_id, Run.status == "succeeded").order_by(Run.id))
+    xv, yv = summary_number(x), summary_number(y)
+    rows = session.execute(select(Run.id, Run.variant, Run.kind, xv, yv).where(
+        Run.sweep_id == sweep_id, Run.status == "succeeded", xv.is_not(None),
+        yv.is_not(None)).order_by(Run.id))
     groups: dict[str, list[tuple[int, str, float, float]]] = defaultdict(list)
-    for run_id, variant, kind, summary in rows:
-        xv, yv = _lookup(summary, x), _lookup(summary, y)
-        if xv is not None and yv is not None:
-            groups[variant].append((run_id, kind, xv, yv))
+    for run_id, variant, kind, xf, yf in rows:
+        if math.isfinite(xf) and math.isfinite(yf):
+            groups[variant].append((run_id, kind, float(xf), float(yf)))
     points = []
     for variant, members in groups.items():
         xs, ys = [m[2] for m in members], [m[3] for m in members]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +11,11 @@ from sqlalchemy.orm import Session
 from api.errors import InvalidInputError, Violation
 from api.models import Run
 from api.services.pagination import decode_cursor, encode_cursor
+from api.services.summary_sql import SUMMARY_PATH, summary_number
 
 _COLUMNS = {"id": Run.id, "name": Run.name, "created_at": Run.created_at,
             "ended_at": Run.ended_at, "status": Run.status, "seed": Run.seed,
             "attempt": Run.attempt, "kind": Run.kind}
-_SUMMARY_PATH = re.compile(r"^summary(\.[A-Za-z0-9_\-]{1,64}){1,6}$")
 
 
 @dataclass(frozen=True)
@@ -27,20 +26,13 @@ class RunFilters:
     variant: str | None = None
 
 
-def summary_expression(path: str) -> Any:
-    """``summary.latency_ms.torch.64.p50`` -> a float expression on the JSON column."""
-    keys = tuple(path.split(".")[1:])
-    element = Run.summary[keys[0]] if len(keys) == 1 else Run.summary[keys]
-    return element.as_float()
-
-
 def _sort(sort: str) -> tuple[Any, bool]:
     descending = sort.startswith("-")
     field = sort.lstrip("-+")
     if field in _COLUMNS:
         return _COLUMNS[field], descending
-    if _SUMMARY_PATH.match(field):
-        return summary_expression(field), descending
+    if SUMMARY_PATH.match(field):
+        return summary_number(field), descending
     raise InvalidInputError("unknown sort field", [Violation(
         "query:/sort", f"{field!r}: use a column ({', '.join(_COLUMNS)}) or summary.<path>")])
 
