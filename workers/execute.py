@@ -113,8 +113,16 @@ class RunExecutor:
             except Exception as exc:
                 buffer.close(timeout=10)
                 return self._fail(attempt, exc, retryable=True)
-            deliver(lambda: self.client.complete_run(run.id, attempt.worker_id, result.summary),
-                    deadline_s=self.settings.delivery_deadline_s, what="posting the summary")
+            try:
+                deliver(lambda: self.client.complete_run(run.id, attempt.worker_id,
+                                                         result.summary),
+                        deadline_s=self.settings.delivery_deadline_s, what="posting the summary")
+            except (ValueError, ApiError) as exc:
+                # The API refused the summary (422), or it is not even JSON (a NaN): the run
+                # cannot succeed as reported, and another attempt would report the same.
+                if isinstance(exc, ApiError) and exc.status != 422:
+                    raise
+                return self._fail(attempt, exc, retryable=False)
         log.info("run %s succeeded", run.id)
         return "succeeded"
 

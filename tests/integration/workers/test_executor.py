@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from liveapi import LiveApi
 
+import workers.execute
 from client import Client
+from compression.runner import RunResult
 from workers.execute import RunExecutor
 from workers.settings import WorkerSettings
 
@@ -70,6 +72,24 @@ def test_user_errors_fail_once_with_the_message(admin: Client, executor: RunExec
     assert failed.status == "failed" and failed.attempt == 1
     assert failed.error is not None and failed.error["type"] == "UnknownTaskError"
     assert "no-such-task" in failed.error["message"]
+
+
+def test_a_summary_the_api_refuses_fails_the_run_once(
+        admin: Client, executor: RunExecutor, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = workers.execute.execute_run
+
+    def diverged(*args: Any, **kwargs: Any) -> RunResult:
+        result = real(*args, **kwargs)
+        result.summary["accuracy"] = float("nan")  # what a diverged run could report
+        return result
+
+    monkeypatch.setattr(workers.execute, "execute_run", diverged)
+    created = admin.submit_sweep(spec(recipes=[]))
+    (run,) = list(admin.iter_runs(sweep_id=created.id))
+    assert executor.execute(run.id) == "failed"
+    failed = admin.get_run(run.id)
+    assert failed.status == "failed" and failed.attempt == 1 and failed.error is not None
+    assert "JSON" in failed.error["message"] or "finite" in failed.error["message"]
 
 
 def test_cancel_stops_a_running_run(admin: Client, executor: RunExecutor) -> None:
