@@ -19,6 +19,7 @@ import httpx
 import pytest
 from dashboard_seed import load_results, read_results
 from dashboard_server import CHROMIUM, DIST, ROOT, live_api
+from liveapi import LiveApi
 
 SPEC = ROOT / "examples" / "quick.yaml"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -56,9 +57,14 @@ def results(workdir: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def api_url(workdir: Path) -> Iterator[str]:
-    with live_api(workdir / "api") as base:
-        yield base
+def server(workdir: Path) -> Iterator[LiveApi]:
+    with live_api(workdir / "api") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def api_url(server: LiveApi) -> str:
+    return server.url
 
 
 @pytest.fixture(scope="session")

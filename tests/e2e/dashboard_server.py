@@ -17,15 +17,15 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 @contextmanager
-def live_api(workdir: Path) -> Iterator[str]:
-    """Yield the base URL of a running API (create_app mounts the built dashboard); stop it
-    afterwards."""
+def live_api(workdir: Path) -> Iterator[LiveApi]:
+    """Yield a running API (create_app mounts the built dashboard); a test may stop and
+    start it again (an outage); stopped afterwards."""
     url = f"sqlite:///{workdir / 'squeezelab.db'}"
     migrate(url)
     settings = Settings(database_url=url, auth="off", artifact_dir=workdir / "artifacts")
     server = LiveApi(settings, free_port())
     server.start()
     try:
-        yield server.url
+        yield server
     finally:
         server.stop()

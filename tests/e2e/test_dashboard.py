@@ -8,7 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
+from liveapi import LiveApi
 from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine, update
+
+from api.models import Run
 
 pytestmark = pytest.mark.e2e
 
@@ -191,3 +196,30 @@ def test_submit_rejects_bad_spec_then_submits_and_updates_live(
     expect(page.locator(".meta .counts")).to_contain_text("1 running")
     api.post(f"/api/v1/sweeps/{sweep_id}/cancel")
     expect(page.locator(".meta .counts")).to_contain_text("cancelled")
+
+
+def test_live_updates_reconnect_after_an_api_restart(
+        page: Page, seeded: dict[str, Any], server: LiveApi, api: httpx.Client) -> None:
+    spec = {**yaml.safe_load(GOOD_SPEC), "name": "e2e-reconnect"}
+    created = api.post("/api/v1/sweeps", json=spec)
+    assert created.status_code == 201, created.text
+    sweep_id, (first, second) = created.json()["id"], created.json()["baseline_run_ids"]
+    page.goto(f"/sweeps/{sweep_id}")
+    live = page.get_by_role("status").filter(has_text=re.compile("live|connecting"))
+    expect(live).to_have_text("live")
+
+    server.stop()
+    expect(live).to_have_text("reconnecting…")
+    # A change made while the page could not hear about it (as another API replica would):
+    engine = create_engine(server.settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(update(Run).where(Run.id == first).values(status="cancelled"))
+    engine.dispose()
+    server.start()
+    expect(live).to_have_text("live", timeout=20_000)
+    # ... is picked up by the refetch on reconnect, and later events arrive on the new stream.
+    expect(page.locator(".meta .counts")).to_contain_text("1 cancelled")
+    claimed = api.post(f"/api/v1/runs/{second}/claim", json={"worker_id": "e2e-live:2"})
+    assert claimed.status_code == 200, claimed.text
+    expect(page.locator(".meta .counts")).to_contain_text("1 running")
+    api.post(f"/api/v1/sweeps/{sweep_id}/cancel")

@@ -54,7 +54,8 @@ class LiveApi:
 
     def start(self, timeout: float = 20.0) -> None:
         config = uvicorn.Config(create_app(self.settings), host="127.0.0.1", port=self.port,
-                                log_level="warning", lifespan="on")
+                                log_level="warning", lifespan="on",
+                                timeout_graceful_shutdown=2)  # open SSE streams end then
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
