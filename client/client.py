@@ -193,10 +193,13 @@ class Client:
         body = self._json("GET", f"/runs/{run_id}/metrics", idempotent=True)
         return [str(k) for k in body["keys"]]
 
-    def get_series(self, run_id: int, key: str, *, buckets: int = 1000) -> Series:
-        """One curve, downsampled to at most ``buckets`` min/max/last buckets."""
+    def get_series(self, run_id: int, key: str, *, buckets: int = 1000,
+                   step_min: int | None = None, step_max: int | None = None) -> Series:
+        """One curve, downsampled to at most ``buckets`` min/max/last buckets; with
+        ``step_min``/``step_max``, only that window, at the resolution its span allows."""
         return self._call(Series, "GET", f"/runs/{run_id}/series", idempotent=True,
-                          params={"key": key, "buckets": buckets})
+                          params=_params(key=key, buckets=buckets, step_min=step_min,
+                                         step_max=step_max))
 
     # -- artifacts ---------------------------------------------------------------------
 

@@ -43,6 +43,14 @@ async def metric_batch(request: Request) -> MetricBatchCreate:
 BatchDep = Annotated[MetricBatchCreate, Depends(metric_batch)]
 KeyQuery = Annotated[str, Query(min_length=1, max_length=128, examples=["val/accuracy"])]
 BucketsQuery = Annotated[int, Query(ge=1, le=10_000, description="at most this many buckets")]
+StepQuery = Annotated[int | None, Query(ge=0, le=2**62, description=(
+    "a window of steps (a zoomed chart): read at the resolution the window's span allows"))]
+
+
+def _window(step_min: int | None, step_max: int | None) -> None:
+    if step_min is not None and step_max is not None and step_min > step_max:
+        raise InvalidInputError("empty step window", [
+            Violation("query:/step_max", f"must be at least step_min ({step_min})")])
 
 
 @router.post("/runs/{run_id}/metrics", openapi_extra=BATCH_BODY,
@@ -60,8 +68,10 @@ def keys(run_id: IdPath, _: Reader, session: SessionDep) -> MetricKeysPublic:
 
 @router.get("/runs/{run_id}/series", summary="One series, downsampled to min/max/last buckets")
 def series(run_id: IdPath, key: KeyQuery, _: Reader, session: SessionDep,
-           buckets: BucketsQuery = 1000) -> SeriesPublic:
-    return read_series(session, run_id, key, buckets)
+           buckets: BucketsQuery = 1000, step_min: StepQuery = None,
+           step_max: StepQuery = None) -> SeriesPublic:
+    _window(step_min, step_max)
+    return read_series(session, run_id, key, buckets, step_min, step_max)
 
 
 @router.get("/series", summary="The same series of several runs, for comparison")
@@ -70,6 +80,8 @@ def series_set(
                       Query(min_length=1, max_length=50)],
     key: KeyQuery,
     _: Reader, session: SessionDep, buckets: BucketsQuery = 1000,
+    step_min: StepQuery = None, step_max: StepQuery = None,
 ) -> SeriesSetPublic:
-    return SeriesSetPublic(series=[read_series(session, rid, key, buckets)
+    _window(step_min, step_max)
+    return SeriesSetPublic(series=[read_series(session, rid, key, buckets, step_min, step_max)
                                    for rid in dict.fromkeys(run_id)])

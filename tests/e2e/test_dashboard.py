@@ -223,3 +223,42 @@ def test_live_updates_reconnect_after_an_api_restart(
     assert claimed.status_code == 200, claimed.text
     expect(page.locator(".meta .counts")).to_contain_text("1 running")
     api.post(f"/api/v1/sweeps/{sweep_id}/cancel")
+
+
+# Zoom the chart the way a mouse wheel does, through ECharts' own action.
+ZOOM_JS = "el => el.__chart.dispatchAction({type: 'dataZoom', start: 40, end: 42})"
+POINTS_IN_JS = """([el, lo, hi]) => el.__chart.getOption().series
+  .flatMap(s => s.data).filter(p => p[0] >= lo && p[0] <= hi).length"""
+
+
+def test_zooming_into_a_long_curve_reads_that_window_at_full_resolution(
+        page: Page, seeded: dict[str, Any], api: httpx.Client) -> None:
+    spec = {**yaml.safe_load(GOOD_SPEC), "name": "e2e-zoom", "seeds": [0], "recipes": []}
+    created = api.post("/api/v1/sweeps", json=spec)
+    assert created.status_code == 201, created.text
+    run_id = created.json()["run_ids"][0]
+    assert api.post(f"/api/v1/runs/{run_id}/claim",
+                    json={"worker_id": "e2e-zoom:1"}).status_code == 200
+    steps = 20_000
+    points = [{"key": "train/loss", "step": s, "value": 1.0 + (s % 97) / 97}
+              for s in range(steps)]
+    for start in range(0, steps, 10_000):
+        posted = api.post(f"/api/v1/runs/{run_id}/metrics",
+                          json={"points": points[start:start + 10_000]})
+        assert posted.status_code == 200, posted.text
+
+    page.goto(f"/runs/{run_id}")
+    chart = page.get_by_test_id("curve-train/loss")
+    expect(chart).to_have_attribute("data-points", re.compile(r"^[1-9]"))
+    expect(chart).to_have_attribute("data-detail", "0")
+    overview = int(chart.get_attribute("data-points") or 0)
+    assert 0 < overview <= 1000  # 20,000 steps downsampled
+    lo, hi = 8_000, 8_400  # 40 % .. 42 % of steps 0 .. 19,999
+    coarse = page.evaluate(POINTS_IN_JS, [chart.element_handle(), lo, hi])
+    assert coarse < 30
+
+    chart.element_handle().evaluate(ZOOM_JS)
+    expect(chart).to_have_attribute("data-detail", "1")
+    fine = page.evaluate(POINTS_IN_JS, [chart.element_handle(), lo, hi])
+    assert fine >= 395  # every step of the window: 400 raw points
+    api.post(f"/api/v1/sweeps/{created.json()['id']}/cancel")

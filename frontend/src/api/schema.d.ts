@@ -1330,6 +1330,9 @@ export interface components {
         /**
          * RunSummary
          * @description The final figures of a run; extra keys (e.g. a sensitivity table) are kept.
+         *
+         *     NaN and infinities are refused everywhere in it, extra keys included: JSON has no such
+         *     numbers, PostgreSQL's jsonb rejects them and SQLite's JSON functions fail on them.
          */
         RunSummary: {
             /**
@@ -3988,6 +3991,10 @@ export interface operations {
                 key: string;
                 /** @description at most this many buckets */
                 buckets?: number;
+                /** @description a window of steps (a zoomed chart): read at the resolution the window's span allows */
+                step_min?: number | null;
+                /** @description a window of steps (a zoomed chart): read at the resolution the window's span allows */
+                step_max?: number | null;
             };
             header?: never;
             path: {
@@ -4042,6 +4049,10 @@ export interface operations {
                 key: string;
                 /** @description at most this many buckets */
                 buckets?: number;
+                /** @description a window of steps (a zoomed chart): read at the resolution the window's span allows */
+                step_min?: number | null;
+                /** @description a window of steps (a zoomed chart): read at the resolution the window's span allows */
+                step_max?: number | null;
             };
             header?: never;
             path?: never;

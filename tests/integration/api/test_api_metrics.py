@@ -61,6 +61,40 @@ def test_series_is_downsampled_to_min_max_last(client: TestClient) -> None:
         assert spike["max"] == 100.0
 
 
+def test_a_step_window_is_read_at_its_own_resolution(client: TestClient) -> None:
+    """A zoomed chart: 50,000 steps in 100 buckets are about 500 steps each; a window of
+    1,000 steps in 100 buckets is 10 steps each, exact, and covers the window."""
+    run_id = submit(client)["run_ids"][0]
+    values = {s: float((s * 7919) % 1000) for s in range(50_000)}
+    for start in range(0, 50_000, 10_000):
+        _post(client, run_id, _points("loss", range(start, start + 10_000), values.__getitem__))
+    whole = client.get(f"/api/v1/runs/{run_id}/series",
+                       params={"key": "loss", "buckets": 100}).json()
+    assert len(whole["buckets"]) <= 100 and whole["total_points"] == 50_000
+    # 1,000 steps: raw points; 10,000 steps: the 64-step rollups.
+    for lo, hi in ((20_000, 20_999), (20_000, 29_999)):
+        params = {"key": "loss", "buckets": 100, "step_min": lo, "step_max": hi}
+        window = client.get(f"/api/v1/runs/{run_id}/series", params=params).json()
+        buckets = window["buckets"]
+        assert 25 < len(buckets) <= 100
+        assert buckets[0]["step_min"] <= lo and buckets[-1]["step_max"] >= hi
+        edge = (hi - lo + 1) // 100 * 2  # whole source buckets: a little outside at most
+        assert buckets[0]["step_min"] > lo - edge and buckets[-1]["step_max"] < hi + edge
+        assert window["total_points"] == sum(b["count"] for b in buckets)
+        for b in buckets:
+            inside = [values[s] for s in range(b["step_min"], b["step_max"] + 1)]
+            assert (b["min"], b["max"], b["last"], b["count"]) == (
+                min(inside), max(inside), inside[-1], len(inside))
+    several = client.get("/api/v1/series", params={**params, "run_id": [run_id]}).json()
+    assert several["series"][0]["buckets"] == buckets
+    beyond = client.get(f"/api/v1/runs/{run_id}/series",
+                        params={"key": "loss", "step_min": 60_000}).json()
+    assert beyond["buckets"] == [] and beyond["total_points"] == 0
+    problem = assert_problem(client.get(f"/api/v1/runs/{run_id}/series", params={
+        "key": "loss", "step_min": 5, "step_max": 4}), 422)
+    assert problem["errors"][0]["pointer"] == "query:/step_max"
+
+
 def test_rollups_stay_exact_across_batches_and_replays(client: TestClient) -> None:
     run_id = submit(client)["run_ids"][0]
     steps = list(range(0, 3000, 3))

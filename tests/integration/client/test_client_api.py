@@ -49,6 +49,8 @@ def test_submit_claim_heartbeat_metrics_artifacts_complete(admin: Client,
     assert admin.post_metrics(run_id, points[:10]).inserted == 0  # idempotent
     series = admin.get_series(run_id, "train/loss", buckets=100)
     assert series.total_points == 25_000 and len(series.buckets) <= 100
+    window = admin.get_series(run_id, "train/loss", buckets=100, step_min=100, step_max=199)
+    assert [(b.step_min, b.step_max) for b in window.buckets] == [(s, s) for s in range(100, 200)]
     assert admin.metric_keys(run_id) == ["train/loss"]
 
     weights = tmp_path / "model.safetensors"
