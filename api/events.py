@@ -49,10 +49,11 @@ class EventBus:
         with self._lock:
             self._subs.discard(sub)
 
-    def publish(self, sweep_id: int, event: dict[str, Any]) -> None:
-        """Thread-safe: hand ``event`` to every subscriber of ``sweep_id`` (or of all)."""
+    def publish(self, sweep_id: int | None, event: dict[str, Any]) -> None:
+        """Thread-safe: hand ``event`` to every subscriber of ``sweep_id`` and of all sweeps;
+        an event of no sweep (a worker's) reaches only the subscribers of all."""
         with self._lock:
-            targets = [s for s in self._subs if s.sweep_id in (None, sweep_id)]
+            targets = [s for s in self._subs if s.sweep_id is None or s.sweep_id == sweep_id]
         for sub in targets:
             try:
                 sub.loop.call_soon_threadsafe(sub._offer, {**event, "sweep_id": sweep_id})

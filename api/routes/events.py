@@ -1,4 +1,7 @@
-"""/api/v1/events: a Server-Sent Events stream of run state changes and new metric points."""
+"""/api/v1/events: a Server-Sent Events stream of run state changes and new metric points.
+
+A subscriber too slow to keep up loses events rather than holding memory; it is then sent
+a ``resync`` event, which means: refetch, some events were lost."""
 
 from __future__ import annotations
 
@@ -34,13 +37,17 @@ async def _stream(request: Request, bus: EventBus, sweep: int | None,
                 continue
             sent += 1
             yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+            if sub.dropped:  # the queue overflowed: what was lost must be refetched
+                sub.dropped = 0
+                resync = {"type": "resync", "sweep_id": sweep}
+                yield f"event: resync\ndata: {json.dumps(resync)}\n\n"
     finally:
         bus.unsubscribe(sub)
 
 
 @router.get("/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}},
-            summary="Live run state changes and metric notifications (SSE)")
+            summary="Live run state changes, metric notifications and worker changes (SSE)")
 async def events(
     request: Request, _: Reader,
     sweep: Annotated[int | None, Query(ge=1, le=MAX_ID, description="only this sweep")] = None,

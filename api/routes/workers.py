@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.deps import Reader, SessionDep, SettingsDep, WorkerAuth
+from api.deps import EffectsDep, Reader, SessionDep, SettingsDep, WorkerAuth
 from api.models import Worker
 from api.schemas.workers import WorkerHeartbeat, WorkerPublic, WorkerRegister, WorkersPublic
 from api.services import workers as service
@@ -24,15 +24,15 @@ def _public(worker: Worker, lease_seconds: float) -> WorkerPublic:
 
 
 @router.post("", summary="Register a worker (or refresh its registration)")
-def register(body: WorkerRegister, _: WorkerAuth, session: SessionDep,
+def register(body: WorkerRegister, _: WorkerAuth, session: SessionDep, fx: EffectsDep,
              settings: SettingsDep) -> WorkerPublic:
-    return _public(service.register(session, body.model_dump()), settings.lease_seconds)
+    return _public(service.register(session, fx, body.model_dump()), settings.lease_seconds)
 
 
 @router.post("/{worker_id}/heartbeat", summary="A worker is alive and working on a run")
 def heartbeat(worker_id: WorkerIdPath, body: WorkerHeartbeat, _: WorkerAuth,
-              session: SessionDep, settings: SettingsDep) -> WorkerPublic:
-    worker = service.heartbeat(session, worker_id, body.current_run_id)
+              session: SessionDep, fx: EffectsDep, settings: SettingsDep) -> WorkerPublic:
+    worker = service.heartbeat(session, fx, worker_id, body.current_run_id)
     return _public(worker, settings.lease_seconds)
 
 

@@ -10,9 +10,16 @@ from sqlalchemy.orm import Session
 
 from api.errors import NotFoundError
 from api.models import Worker, utcnow
+from api.services.context import Effects
 
 
-def register(session: Session, data: dict[str, Any]) -> Worker:
+def _announce(fx: Effects, worker: Worker) -> None:
+    """A worker appeared or changed runs: live dashboards (the workers page) hear it."""
+    fx.events.publish(None, {"type": "worker", "worker_id": worker.id,
+                             "current_run_id": worker.current_run_id})
+
+
+def register(session: Session, fx: Effects, data: dict[str, Any]) -> Worker:
     """Create or refresh a worker; a restarted worker keeps its id and history."""
     worker = session.get(Worker, data["id"])
     now = utcnow()
@@ -24,16 +31,21 @@ def register(session: Session, data: dict[str, Any]) -> Worker:
             setattr(worker, key, value)
         worker.last_heartbeat = now
     session.commit()
+    _announce(fx, worker)
     return worker
 
 
-def heartbeat(session: Session, worker_id: str, current_run_id: int | None) -> Worker:
+def heartbeat(session: Session, fx: Effects, worker_id: str,
+              current_run_id: int | None) -> Worker:
     worker = session.get(Worker, worker_id)
     if worker is None:
         raise NotFoundError("worker", worker_id)
+    changed = worker.current_run_id != current_run_id
     worker.current_run_id = current_run_id
     worker.last_heartbeat = utcnow()
     session.commit()
+    if changed:
+        _announce(fx, worker)
     return worker
 
 

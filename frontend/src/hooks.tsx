@@ -30,6 +30,13 @@ export function useLive(sweep: number | null, onEvents: (events: LiveEvent[] | n
     const url = sweep == null ? "/api/v1/events" : `/api/v1/events?sweep=${sweep}`;
     const close = subscribe(url, authHeaders, {
       onEvent: (event) => {
+        if (event.type === "resync") { // the server dropped events for us: refetch all
+          pending = [];
+          clearTimeout(timer);
+          timer = undefined;
+          handler.current(null);
+          return;
+        }
         pending.push(event);
         timer ??= setTimeout(flush, throttleMs);
       },

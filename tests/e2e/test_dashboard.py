@@ -157,11 +157,26 @@ def test_layout_at_1920(page: Page, seeded: dict[str, Any], screenshots: Path) -
     page.screenshot(path=screenshots / "sweep-1920.png", full_page=True)
 
 
-def test_workers_page(page: Page, seeded: dict[str, Any], screenshots: Path) -> None:
+def test_workers_page(page: Page, seeded: dict[str, Any], api: httpx.Client,
+                      screenshots: Path) -> None:
     page.goto("/workers")
     table = page.get_by_test_id("workers-table")
     expect(table).to_contain_text("e2e-host")
     expect(table).to_contain_text("alive")
+    expect(page.get_by_text("live", exact=True)).to_be_visible()
+    # A worker that registers, then takes a run, shows up without a reload (SSE, not the
+    # 30 s refresh).
+    worker = "e2e-late:7"
+    registered = api.post("/api/v1/workers", json={
+        "id": worker, "hostname": "e2e-late-host", "queues": ["gpu"], "tasks": ["digits-mlp"],
+        "hardware": {"cpu": "test CPU", "gpu": "none"}})
+    assert registered.status_code == 200, registered.text
+    row = table.locator("tr", has_text="e2e-late-host")
+    expect(row).to_contain_text("idle")
+    run_id = min(seeded["runs"])
+    beat = api.post(f"/api/v1/workers/{worker}/heartbeat", json={"current_run_id": run_id})
+    assert beat.status_code == 200, beat.text
+    expect(row).to_contain_text(f"run {run_id}")
     page.screenshot(path=screenshots / "workers.png")
 
 

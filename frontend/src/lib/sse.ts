@@ -3,12 +3,16 @@
 // (re)connect so the page can refetch whatever it missed while disconnected.
 
 export interface LiveEvent {
+  /** run, metrics, sweep, worker, or resync (events were lost: refetch) */
   type: string;
-  sweep_id: number;
+  /** null for a worker's events, which reach only the stream of all sweeps */
+  sweep_id: number | null;
   run_id?: number;
   status?: string;
   keys?: string[];
   max_step?: number;
+  worker_id?: string;
+  current_run_id?: number | null;
 }
 
 export interface SseHandlers {

@@ -33,7 +33,9 @@ export function SweepsPage({ loc }: { loc: Location }) {
     name: name || undefined, status: status || undefined, source: source || undefined,
     task: task || undefined, cursor: cursor || undefined, limit } }),
     [name, status, source, task, cursor, limit]);
-  const live = useLive(null, () => sweeps.reload());
+  const live = useLive(null, (events) => {
+    if (events == null || events.some((e) => e.type !== "worker")) sweeps.reload();
+  });
 
   const items = (sweeps.data?.items ?? []) as Sweep[];
   return (

@@ -1,19 +1,24 @@
 import { useEffect } from "preact/hooks";
 import { get, type Worker } from "../api/client";
 import { ErrorNote, Loading } from "../components/bits";
-import { useFetch } from "../hooks";
+import { LiveDot, useFetch, useLive } from "../hooks";
 import { ago, datetime } from "../lib/format";
 
-const REFRESH_MS = 10_000;
+// Registrations and run changes arrive over SSE; heartbeats are not pushed (one per worker
+// every few seconds), so "last heartbeat" and alive/silent are refreshed on a timer.
+const REFRESH_MS = 30_000;
 
 function hardware(hw: Record<string, unknown>): string {
   return ["cpu", "gpu", "threads", "torch"].filter((k) => hw[k] != null)
     .map((k) => `${k} ${String(hw[k])}`).join(", ") || "–";
 }
 
-/** Registered workers; refreshed every 10 s (heartbeats are not pushed over SSE). */
+/** Registered workers: live on registrations and run changes, refreshed every 30 s. */
 export function WorkersPage() {
   const workers = useFetch((signal) => get("/api/v1/workers", { signal }), []);
+  const live = useLive(null, (events) => {
+    if (events == null || events.some((e) => e.type === "worker")) workers.reload();
+  });
   useEffect(() => {
     const t = setInterval(workers.reload, REFRESH_MS);
     return () => clearInterval(t);
@@ -21,7 +26,8 @@ export function WorkersPage() {
   const items = (workers.data?.items ?? []) as Worker[];
   return (
     <section aria-labelledby="workers-title">
-      <header class="page-head"><h1 id="workers-title">Workers</h1></header>
+      <header class="page-head"><h1 id="workers-title">Workers</h1><LiveDot state={live} />
+      </header>
       <ErrorNote error={workers.error} />
       {workers.loading && !workers.data ? <Loading what="workers" /> : (
         <table class="grid list" data-testid="workers-table">
