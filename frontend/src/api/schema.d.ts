@@ -390,7 +390,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Live run state changes and metric notifications (SSE) */
+        /** Live run state changes, metric notifications and worker changes (SSE) */
         get: operations["events_api_v1_events_get"];
         put?: never;
         post?: never;
