@@ -5,6 +5,17 @@
 # whose Linux torch wheel bundles the CUDA libraries: no CUDA base image is needed, only
 # the NVIDIA driver and container toolkit on the host.
 ARG PYTHON_VERSION=3.11
+
+# The dashboard, built with Node and copied into the Python image as static files (the API
+# serves frontend/dist at /). npm install rather than npm ci: the lock file holds only the
+# linux-x64 build of rollup, and an arm64 host needs its own.
+FROM node:22-slim AS dashboard
+WORKDIR /frontend
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm install --no-audit --no-fund
+COPY frontend/ ./
+RUN npm run build
+
 FROM python:${PYTHON_VERSION}-slim
 
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
@@ -36,6 +47,7 @@ COPY client/ client/
 COPY api/ api/
 COPY workers/ workers/
 COPY squeezelab/ squeezelab/
+COPY --from=dashboard /frontend/dist frontend/dist
 
 # Editable, so that the packages run from /app beside alembic.ini and migrations/ (which
 # are not part of the wheel) and `squeezelab api` can migrate the database.

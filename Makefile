@@ -23,7 +23,7 @@ $(FE)/node_modules/.package-lock.json: $(FE)/package-lock.json
 	# npm install, not npm ci: this registry mirror serves only the linux-x64 build of rollup,
 	# so the lock lacks the other platforms' optional packages, which npm ci insists on.
 	npm --prefix $(FE) install --no-audit --no-fund
-$(FE)/dist/index.html: $(FE)/node_modules/.package-lock.json $(shell find $(FE)/src -type f) $(FE)/index.html $(FE)/vite.config.ts
+$(FE)/dist/index.html: $(FE)/node_modules/.package-lock.json $(shell find $(FE)/src -type f) $(FE)/index.html $(FE)/vite.config.ts $(FE)/package.json $(FE)/scripts/compress.mjs
 	npm --prefix $(FE) run build
 
 dashboard: $(FE)/dist/index.html

@@ -4,6 +4,7 @@ problem+json 404s and 405s because this route does not even match them."""
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,33 @@ from starlette.types import Scope
 
 # Vite puts content-hashed files under assets/: they never change, so cache them for good.
 IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _accepts_gzip(request: Request) -> bool:
+    """``Accept-Encoding`` names gzip (or ``*``) with a quality above 0."""
+    for part in request.headers.get("accept-encoding", "").split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip().lower() not in ("gzip", "*"):
+            continue
+        quality = params.strip().removeprefix("q=").strip() if "q=" in params else "1"
+        try:
+            return float(quality) > 0
+        except ValueError:
+            return False
+    return False
+
+
+def _asset(request: Request, path: Path, cache: str) -> Response:
+    """The file, or its gzip copy (written by the build) for a client that accepts gzip."""
+    gz = path.with_name(path.name + ".gz")
+    headers = {"Cache-Control": cache}
+    if gz.is_file():
+        headers["Vary"] = "Accept-Encoding"
+        if _accepts_gzip(request):
+            media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return FileResponse(gz, media_type=media_type,
+                                headers={**headers, "Content-Encoding": "gzip"})
+    return FileResponse(path, headers=headers)
 
 
 class _DashboardRoute(Route):
@@ -42,7 +70,7 @@ def mount_dashboard(app: FastAPI, dist: Path) -> None:
         candidate = (root / rel).resolve()
         if rel and candidate.is_file() and candidate.is_relative_to(root):
             cache = IMMUTABLE if rel.startswith("assets/") else "no-cache"
-            return FileResponse(candidate, headers={"Cache-Control": cache})
+            return _asset(request, candidate, cache)
         if rel.startswith("assets/"):
             # A missing bundle file must not turn into an HTML page with status 200.
             raise HTTPException(404, f"no dashboard asset {rel!r}")

@@ -1,12 +1,15 @@
 import { useState } from "preact/hooks";
 import { getToken, setToken } from "./api/client";
-import { ComparePage } from "./pages/Compare";
-import { RunPage } from "./pages/Run";
-import { SubmitPage } from "./pages/Submit";
-import { SweepPage } from "./pages/Sweep";
+import { lazyPage } from "./lazy";
 import { SweepsPage } from "./pages/Sweeps";
 import { WorkersPage } from "./pages/Workers";
 import { type Location, match, useLocation } from "./router";
+
+// The pages with charts (and the YAML parser of the submit page) load on first visit.
+const SweepPage = lazyPage(() => import("./pages/Sweep").then((m) => m.SweepPage));
+const RunPage = lazyPage(() => import("./pages/Run").then((m) => m.RunPage));
+const ComparePage = lazyPage(() => import("./pages/Compare").then((m) => m.ComparePage));
+const SubmitPage = lazyPage(() => import("./pages/Submit").then((m) => m.SubmitPage));
 
 function Page({ loc }: { loc: Location }) {
   let m: Record<string, string> | null;

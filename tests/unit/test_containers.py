@@ -368,3 +368,19 @@ def test_port_and_copy_parsing() -> None:
                                                                        "README.md"]
     assert copy_sources('["api/", "api/"]') == ["api/"]
     assert copy_sources("--from=build /app /app") is None
+
+
+def test_the_image_carries_the_built_dashboard_where_the_api_serves_it(
+        instructions: list[tuple[str, str]]) -> None:
+    stages = [(i, args.split()) for i, (kind, args) in enumerate(instructions) if kind == "FROM"]
+    named = {words[-1]: i for i, words in stages if len(words) == 3 and words[1].upper() == "AS"}
+    assert "dashboard" in named and stages[-1][0] > named["dashboard"]
+    builder = instructions[named["dashboard"]:stages[-1][0]]
+    assert any(kind == "RUN" and "npm run build" in args for kind, args in builder)
+    copies = [args.split() for kind, args in instructions[stages[-1][0]:] if kind == "COPY"
+              and "--from=dashboard" in args]
+    assert len(copies) == 1 and copies[0][-1].rstrip("/") == "frontend/dist"
+    # api/app.py serves <repository>/frontend/dist, i.e. /app/frontend/dist in the image.
+    assert "parents[1] / \"frontend\" / \"dist\"" in (ROOT / "api" / "app.py").read_text()
+    workdir = [args for kind, args in instructions[stages[-1][0]:] if kind == "WORKDIR"]
+    assert workdir == ["/app"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,25 @@ def test_does_nothing_without_a_build(tmp_path: Path) -> None:
     client = TestClient(app)
     assert client.get("/").status_code == 404
     assert client.get("/healthz").status_code == 200
+
+
+def test_gzip_copies_are_served_to_clients_that_accept_gzip(dist: Path) -> None:
+    body = "console.log('squeezelab');" * 200
+    (dist / "assets" / "app-1.js").write_text(body)
+    (dist / "assets" / "app-1.js.gz").write_bytes(gzip.compress(body.encode()))
+    client = TestClient(_app(dist))
+    for accept in ("gzip, deflate, br", "br;q=1.0, gzip;q=0.8", "*"):
+        zipped = client.get("/assets/app-1.js", headers={"Accept-Encoding": accept})
+        assert zipped.headers["content-encoding"] == "gzip", accept
+        assert zipped.headers["content-type"].startswith(("text/javascript",
+                                                          "application/javascript"))
+        assert int(zipped.headers["content-length"]) < len(body) / 10
+        assert zipped.text == body and zipped.headers["vary"] == "Accept-Encoding"
+        assert "immutable" in zipped.headers["cache-control"]
+    for accept in ("identity", "gzip;q=0", "br"):
+        plain = client.get("/assets/app-1.js", headers={"Accept-Encoding": accept})
+        assert "content-encoding" not in plain.headers, accept
+        assert plain.text == body and plain.headers["vary"] == "Accept-Encoding"
+    # no gzip copy: the file as it is, and no Vary
+    asset = client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in asset.headers and "vary" not in asset.headers
