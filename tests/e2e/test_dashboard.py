@@ -58,6 +58,27 @@ def _pareto_variants(results: dict[str, Any], x: str) -> int:
     return len(variants)
 
 
+# Visible controls without an accessible name: no aria-label(ledby), <label>, text or title.
+UNLABELLED_JS = """() => [...document.querySelectorAll(
+    'a[href], button, input, select, textarea, [role=grid], [tabindex]:not([tabindex="-1"])')]
+  .filter(el => el.getClientRects().length > 0 && el.type !== 'hidden')
+  .filter(el => {
+    const byIds = (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean)
+      .map(id => document.getElementById(id)?.textContent || '').join('');
+    const labels = [...(el.labels || [])].map(l => l.textContent).join('');
+    const own = ['A', 'BUTTON'].includes(el.tagName) ? el.textContent : '';
+    const name = (el.getAttribute('aria-label') || '') + byIds + labels + own
+      + (el.getAttribute('title') || '');
+    return !name.trim();
+  })
+  .map(el => el.outerHTML.slice(0, 160))"""
+
+
+def _every_control_is_labelled(page: Page) -> None:
+    unlabelled: list[str] = page.evaluate(UNLABELLED_JS)
+    assert not unlabelled, f"controls without a label on {page.url}: {unlabelled}"
+
+
 def _no_horizontal_overflow(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     viewport = page.viewport_size
@@ -71,6 +92,7 @@ def test_list_sweep_run_compare(page: Page, seeded: dict[str, Any], results: dic
     row = page.locator(f"[data-sweep-id='{sweep_id}']")
     expect(row).to_contain_text("quick")
     expect(row).to_contain_text(f"{len(results['runs'])} succeeded")
+    _every_control_is_labelled(page)
     page.screenshot(path=screenshots / "sweeps.png")
 
     row.get_by_role("link", name="quick").click()
@@ -118,6 +140,7 @@ def test_list_sweep_run_compare(page: Page, seeded: dict[str, Any], results: dic
     grid.press(" ")
     expect(page).to_have_url(re.compile(r"sel=\d+,\d+"))
     expect(page.get_by_test_id("selected-curves")).to_have_attribute("data-lines", "2")
+    _every_control_is_labelled(page)
     page.screenshot(path=screenshots / "sweep.png", full_page=True)
 
     # sort by accuracy via the header button; the URL keeps it
@@ -129,6 +152,7 @@ def test_list_sweep_run_compare(page: Page, seeded: dict[str, Any], results: dic
     expect(page.get_by_test_id("compare-summary").locator("thead th")).to_have_count(3)
     expect(page.locator("[data-testid=config-diff] tr[data-differs=true]").first).to_be_visible()
     expect(page.get_by_test_id("compare-curves")).to_have_attribute("data-lines", "2")
+    _every_control_is_labelled(page)
     page.screenshot(path=screenshots / "compare.png", full_page=True)
 
     # a run page, reached from the sweep's table
@@ -146,6 +170,7 @@ def test_list_sweep_run_compare(page: Page, seeded: dict[str, Any], results: dic
     expect(page.get_by_test_id("layer-sparsity")).to_be_visible()
     expect(page.get_by_test_id("run-config")).to_contain_text("final_sparsity: 0.9")
     expect(page.get_by_test_id("artifacts")).to_contain_text("model.safetensors")
+    _every_control_is_labelled(page)
     page.screenshot(path=screenshots / "run.png", full_page=True)
 
 
@@ -177,6 +202,7 @@ def test_workers_page(page: Page, seeded: dict[str, Any], api: httpx.Client,
     beat = api.post(f"/api/v1/workers/{worker}/heartbeat", json={"current_run_id": run_id})
     assert beat.status_code == 200, beat.text
     expect(row).to_contain_text(f"run {run_id}")
+    _every_control_is_labelled(page)
     page.screenshot(path=screenshots / "workers.png")
 
 
@@ -189,6 +215,7 @@ def test_submit_rejects_bad_spec_then_submits_and_updates_live(
     errors = page.get_by_test_id("spec-errors")
     expect(errors).to_contain_text("/recipes/0/schedule/final_sparsity")
     expect(page.get_by_role("button", name="Submit sweep")).to_be_disabled()
+    _every_control_is_labelled(page)
     page.screenshot(path=screenshots / "submit-invalid.png")
 
     spec.fill(GOOD_SPEC)

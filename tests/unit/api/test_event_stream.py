@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from api.events import EventBus
@@ -25,7 +26,10 @@ def _frames(sweep: int, published: int, read: int) -> list[dict[str, Any]]:
         await asyncio.sleep(0)  # the loop runs the queued hand-overs
         return [json.loads(frame.split("data: ", 1)[1]) async for frame in stream]
 
-    return asyncio.run(scenario())
+    # In a thread of its own: in the full suite the browser tests' Playwright keeps an event
+    # loop running in the main thread, where asyncio.run refuses to start another.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, scenario()).result(timeout=30)
 
 
 def test_a_subscriber_within_the_queue_gets_every_event_and_no_resync() -> None:
