@@ -101,8 +101,8 @@ class Bench:
         self.worker_env = {**self.base_env,
                            "SQUEEZELAB_BROKER_URL": self.api_env["SQUEEZELAB_BROKER_URL"],
                            "SQUEEZELAB_API_URL": self.url, "SQUEEZELAB_TOKEN": token}
-        if self.torch_threads:  # torch's intra-op threads (default: one per core)
-            self.worker_env["OMP_NUM_THREADS"] = str(self.torch_threads)
+        if self.torch_threads:  # torch's threads per pool process (default: a CPU share)
+            self.worker_env["SQUEEZELAB_TORCH_THREADS"] = str(self.torch_threads)
         return self
 
     def stop(self) -> None:
@@ -111,13 +111,14 @@ class Bench:
         self.api.stop()
         self.admin.close()
 
-    def add_worker(self) -> str:
+    def add_worker(self, concurrency: int = 1, env: dict[str, str] | None = None) -> str:
         """Start worker wN and wait until it has registered (its consumer is ready)."""
         self.started += 1
         name = f"w{self.started}@bench"
-        env = {**self.worker_env, "SQUEEZELAB_WORKER_DIR": str(self.tmp / f"w{self.started}")}
-        worker = Process(["worker", "--queues", "cpu", "--name", name], env,
-                         self.tmp / f"w{self.started}.log").start()
+        env = {**self.worker_env, "SQUEEZELAB_WORKER_DIR": str(self.tmp / f"w{self.started}"),
+               **(env or {})}
+        worker = Process(["worker", "--queues", "cpu", "--name", name, "--concurrency",
+                          str(concurrency)], env, self.tmp / f"w{self.started}.log").start()
         self.workers.append(worker)
 
         def registered() -> bool:
@@ -294,7 +295,8 @@ def main() -> None:
                         help="blocks per worker count in the throughput part")
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--torch-threads", type=int, default=None,
-                        help="OMP_NUM_THREADS for the workers (default: torch's own)")
+                        help="SQUEEZELAB_TORCH_THREADS for the workers (default: their "
+                             "CPU share)")
     parser.add_argument("--gap", type=float, default=0.3,
                         help="seconds idle between a run's end and the next submission")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")

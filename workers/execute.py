@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import torch
+
 from client import ApiConnectionError, ApiError, Client, ConflictError, MetricBuffer, NotFoundError
 from client.models import Run
 from compression.checkpoint import CHECKPOINT_FILE, TrainState, load_checkpoint, save_checkpoint
@@ -69,8 +71,8 @@ class RunExecutor:
         attempt = Attempt(run, self.worker_id, workdir)
         self._note_current(run.id)
         handler = _attempt_log(workdir / RUN_LOG)
-        log.info("run %s (%s) attempt %s claimed by %s", run.id, run.name, run.attempt,
-                 self.worker_id)
+        log.info("run %s (%s) attempt %s claimed by %s (torch threads: %d)", run.id, run.name,
+                 run.attempt, self.worker_id, torch.get_num_threads())
         try:
             return self._run(attempt)
         finally:

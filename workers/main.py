@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from client import Client
 from compression.measure.hardware import hardware_fingerprint
@@ -64,6 +64,24 @@ class Registration:
                 return
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, e.g. a container's cpuset)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def torch_threads(settings: WorkerSettings, concurrency: int, cpus: int,
+                  omp: str | None = None) -> int:
+    """Training threads per pool process: the setting, else ``OMP_NUM_THREADS`` (``omp``)
+    when the environment sets it, else an equal share of the CPUs."""
+    if settings.torch_threads is not None:
+        return settings.torch_threads
+    if omp is not None and omp.strip().isdigit() and int(omp) > 0:
+        return int(omp)
+    return max(1, cpus // concurrency)
+
+
 def run_worker(settings: WorkerSettings, *, queues: Sequence[str] = QUEUES,
                concurrency: int = 1, name: str | None = None) -> None:
     """Consume ``queues`` with ``concurrency`` prefork processes until stopped (blocks)."""
@@ -73,6 +91,10 @@ def run_worker(settings: WorkerSettings, *, queues: Sequence[str] = QUEUES,
     logging.getLogger("squeezelab").setLevel(logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     node = name or f"{'-'.join(queues)}-{os.getpid()}@{socket.gethostname()}"
+    threads = torch_threads(settings, concurrency, usable_cpus(), os.environ.get("OMP_NUM_THREADS"))
+    torch.set_num_threads(threads)  # the registry reports it; forked processes inherit it
+    worker_process_init.connect(lambda **_: torch.set_num_threads(threads), weak=False)
+    log.info("%d process(es), %d torch thread(s) each", concurrency, threads)
     token = settings.token.get_secret_value() if settings.token else None
     registration = Registration(Client(settings.api_url, token), node, queues,
                                 settings.worker_heartbeat_s)

@@ -33,3 +33,7 @@ class WorkerSettings(BaseSettings):
     # How long a finished run keeps retrying its last calls (metrics, artifacts, summary)
     # through an API outage before it leaves the run to the reconciler.
     delivery_deadline_s: float = Field(default=600.0, gt=0)
+    # Threads torch trains with in each of the worker's processes. Unset: the CPUs this
+    # worker may use divided by its concurrency, so that N processes do not oversubscribe
+    # the cores (latency is measured with the spec's own `threads` either way).
+    torch_threads: int | None = Field(default=None, ge=1, le=1024)

@@ -69,10 +69,11 @@ class Stack:
         self.api.start()
         wait_ready(self.api, self.url)
 
-    def start_worker(self) -> Process:
+    def start_worker(self, concurrency: int = 1) -> Process:
         n = len(self.workers)
         env = {**self.worker_env, "SQUEEZELAB_WORKER_DIR": str(self.tmp / f"worker{n}")}
-        worker = Process(["worker", "--queues", "cpu", "--name", f"w{n}@stack"], env,
+        worker = Process(["worker", "--queues", "cpu", "--name", f"w{n}@stack",
+                          "--concurrency", str(concurrency)], env,
                          self.tmp / f"worker{n}.log").start()
         self.workers.append(worker)
         return worker
@@ -126,8 +127,9 @@ def long_spec(name: str, epochs: int) -> dict[str, Any]:
 
 
 def test_quick_example_through_cli_api_and_worker(make_stack: Callable[..., Stack]) -> None:
+    """Through the CLI, on one worker with two pool processes that share the CPUs."""
     stack = make_stack()
-    stack.start_worker()
+    stack.start_worker(concurrency=2)
     env = {**stack.worker_env, "SQUEEZELAB_API_URL": stack.url, "SQUEEZELAB_TOKEN": ADMIN_TOKEN}
     done = subprocess.run([sys.executable, "-m", "squeezelab", "submit",
                            str(ROOT / "examples" / "quick.yaml"), "--wait"],
@@ -143,6 +145,13 @@ def test_quick_example_through_cli_api_and_worker(make_stack: Callable[..., Stac
         steps = loss_steps(stack.admin, run.id)
         assert steps == list(range(len(steps))) and steps, run.name
     assert stack.admin.get_sweep(sweep.id).status == "succeeded"
+    # Each pool process trains with its share of the CPUs, not all of them.
+    share = max(1, len(os.sched_getaffinity(0)) // 2)
+    (worker,) = stack.admin.list_workers()
+    assert worker.hardware["threads"] == share
+    log = stack.tmp / "run.log"
+    stack.admin.download_artifact(runs[-1].id, "run.log", log)
+    assert f"(torch threads: {share})" in log.read_text()
 
 
 def test_sigkilled_worker_run_resumes_from_its_checkpoint(
