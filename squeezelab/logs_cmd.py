@@ -68,8 +68,9 @@ class LogTail:
 def state_line(run: Run) -> str:
     parts = [f"run {run.id} {escape(run.name)}: {styled_status(run.status)}",
              f"attempt {run.attempt}"]
-    if run.lease_owner:
-        parts.append(f"worker {escape(run.lease_owner)}")
+    worker = run.lease_owner or (run.error or {}).get("worker")
+    if worker:
+        parts.append(f"worker {escape(str(worker))}")
     if run.cancel_requested and run.status not in TERMINAL:
         parts.append("[yellow]cancel requested[/]")
     return ", ".join(parts)

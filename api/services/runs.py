@@ -132,7 +132,9 @@ def _end_attempt(session: Session, fx: Effects, run: Run, error: dict[str, Any],
     having changed nothing, when the run moved on meanwhile.
     """
     now = utcnow()
-    values: dict[str, Any] = {"error": {**error, "attempt": run.attempt},
+    # The error keeps the attempt and the worker: the lease (and its owner) ends here.
+    values: dict[str, Any] = {"error": {**error, "attempt": run.attempt,
+                                        "worker": run.lease_owner},
                               "lease_owner": None, "lease_expires_at": None}
     if requeue:
         values.update(status="queued", enqueued_at=now)

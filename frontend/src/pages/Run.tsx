@@ -172,7 +172,8 @@ export function RunPage({ id }: { id: number }) {
         {r.depends_on_id && <a href={`/runs/${r.depends_on_id}`}>baseline run {r.depends_on_id}</a>}
         <span>started {datetime(r.started_at)}</span>
         <span>took {duration(r.started_at, r.ended_at)}</span>
-        {r.lease_owner && <span>worker {r.lease_owner}</span>}
+        {(r.lease_owner ?? r.error?.worker) != null && (
+          <span>worker {String(r.lease_owner ?? r.error?.worker)}</span>)}
       </p>
       {r.error && (
         <div class="error-box" role="alert" data-testid="run-error">

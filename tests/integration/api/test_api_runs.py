@@ -110,6 +110,9 @@ def test_expired_leases_are_requeued_then_failed(
         run_service.expire_leases(session, fx, later)
     run = client.get(f"/api/v1/runs/{base}").json()
     assert run["status"] == "failed" and run["error"]["type"] == "LeaseExpired"
+    # the lease is gone, but the error names the worker that held it
+    assert run["lease_owner"] is None and run["error"]["worker"] == "w1"
+    assert run["error"]["attempt"] == 2
 
 
 def test_list_sorts_by_summary_field_and_pages(client: TestClient) -> None:

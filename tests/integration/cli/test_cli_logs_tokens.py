@@ -34,7 +34,8 @@ def test_logs_of_a_failed_run(cli: Cli, ended_sweep: dict[float, int]) -> None:
     result = cli("logs", str(ended_sweep[0.9]))
     assert result.exit_code == 0, result.output
     text = result.stdout
-    assert f"run {ended_sweep[0.9]} prune[final_sparsity=0.9]@seed0: failed, attempt 1" in text
+    assert (f"run {ended_sweep[0.9]} prune[final_sparsity=0.9]@seed0: failed, attempt 1, "
+            "worker fake-worker-1") in text
     assert "error: ImpossibleTargetError: cannot reach 90% sparsity" in text
     # run.log, uploaded by the worker, printed as it is
     assert "run prune[final_sparsity=0.9]@seed0 on fake-worker-1\nepoch 1/3 loss 0.2500\n" \
