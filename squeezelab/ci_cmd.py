@@ -1,5 +1,8 @@
 """``squeezelab ci SPEC``: run a sweep from inside a CI job and let its gates decide.
 
+``${sha}``, ``${ref}``, ``${repo}`` and ``${pr}`` in the spec's string values are replaced as
+in a trigger's template (e.g. ``name: perf-${sha}``); a value not known here becomes "".
+
 The sweep is submitted with source ``ci`` and tagged with the commit the job builds: repo,
 ref and sha from GitHub Actions (``GITHUB_REPOSITORY``, ``GITHUB_REF``, ``GITHUB_SHA``; for a
 pull request the head commit from the event file, as GitHub's merge commit is not one anybody
@@ -26,8 +29,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.markup import escape
 
+from compression.spec.template import PLACEHOLDER, pull_request_of, render
 from squeezelab.ci_summary import markdown_summary, passed
 from squeezelab.remote import api_errors, err, out, remote
 from squeezelab.remote_cmd import DETACHED, IntervalOpt
@@ -57,6 +62,24 @@ def _pull_request_head(event_path: str | None) -> str | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return sha if isinstance(sha, str) else None
+
+
+def rendered_spec(path: Path, commit: Commit) -> Path | dict[str, Any]:
+    """The spec with its placeholders filled in; the file as it is when it has none (or
+    does not parse: the API then reports what is wrong with it, field by field)."""
+    text = path.read_text()
+    if not PLACEHOLDER.search(text):
+        return path
+    try:
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError):
+        return path
+    if not isinstance(raw, dict):
+        return path
+    values = {"sha": commit.sha or "", "ref": commit.ref or "", "repo": commit.repo or "",
+              "pr": pull_request_of(commit.ref) or ""}
+    spec: dict[str, Any] = render(raw, values)
+    return spec
 
 
 def detect_commit(env: Mapping[str, str]) -> Commit:
@@ -111,8 +134,8 @@ def ci(
                   "variables, or --repo and --sha): no commit status will be posted")
     api = remote(ctx)
     with api_errors(api.api_url), api.client() as client:
-        created = client.submit_sweep(spec, source="ci", repo=commit.repo, ref=commit.ref,
-                                      sha=commit.sha)
+        created = client.submit_sweep(rendered_spec(spec, commit), source="ci",
+                                      repo=commit.repo, ref=commit.ref, sha=commit.sha)
         target = f" for {commit.repo}@{commit.sha[:12]}" if commit.repo and commit.sha else ""
         err.print(f"submitted sweep [bold]{created.id}[/] {escape(created.name)}"
                   f"{escape(target)} ({escape(commit.found_in)}): {len(created.run_ids)} runs")

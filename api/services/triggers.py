@@ -8,7 +8,6 @@ with sample values, so a typo is a 422 at setup time rather than a failed delive
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
@@ -23,22 +22,11 @@ from api.schemas.triggers import StatusReporting, TriggerCreate, TriggerUpdate
 from api.services.webhook_events import CiEvent
 from compression.errors import InvalidSpecError
 from compression.spec import SweepSpec, parse_spec
+from compression.spec.template import render
 
 DEFAULT_API_BASE = {"github": "https://api.github.com", "gitlab": "https://gitlab.com/api/v4"}
-_PLACEHOLDER = re.compile(r"\$\{(sha|ref|repo|pr)\}")
 SAMPLE = CiEvent("push", "octo-org/example", "refs/heads/main",
                  "0123456789abcdef0123456789abcdef01234567", "main", "1")
-
-
-def render(template: Any, values: Mapping[str, str]) -> Any:
-    """``template`` with every ``${name}`` in its string values replaced."""
-    if isinstance(template, str):
-        return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
-    if isinstance(template, dict):
-        return {key: render(value, values) for key, value in template.items()}
-    if isinstance(template, list):
-        return [render(item, values) for item in template]
-    return template
 
 
 def render_spec(template: Mapping[str, Any], event: CiEvent) -> tuple[SweepSpec, dict[str, Any]]:

@@ -108,6 +108,24 @@ def test_ci_without_wait_prints_the_id_and_flags_override(
     assert bad.exit_code == 2 and "not a commit sha" in bad.stderr
 
 
+def test_ci_fills_in_the_placeholders_of_its_spec(cli: Cli, admin: Client,
+                                                  tmp_path: Path) -> None:
+    spec = yaml.safe_load(write_spec(tmp_path).read_text())
+    spec["name"] = "${repo} ${ref} pr${pr} ${sha}"
+    path = tmp_path / "templated.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    env = {**CLEAN_ENV, "CI_COMMIT_SHA": SHA, "CI_PROJECT_PATH": REPO,
+           "CI_MERGE_REQUEST_IID": "42"}
+    result = cli("ci", str(path), env=env)
+    assert result.exit_code == 0, result.output
+    sweep = admin.get_sweep(int(result.stdout))
+    assert sweep.name == f"{REPO} refs/merge-requests/42/head pr42 {SHA}"
+    # Outside CI nothing is known: the placeholders become "", as in a trigger's template.
+    bare = cli("ci", str(path), env=CLEAN_ENV)
+    assert bare.exit_code == 0, bare.output
+    assert admin.get_sweep(int(bare.stdout)).name == "  pr "
+
+
 def test_trigger_commands(cli: Cli, admin: Client, tmp_path: Path) -> None:
     template = tmp_path / "template.yaml"
     template.write_text("name: ci-${sha}\ntask: digits-mlp\nbaseline: {epochs: 1}\n")

@@ -14,7 +14,7 @@ from ghfixtures import REPO, branch_push, payload
 from api.errors import InvalidInputError
 from api.models import Trigger
 from api.schemas.webhooks import GenericEvent
-from api.services.triggers import check_template, mismatch, render, render_spec
+from api.services.triggers import check_template, mismatch, render_spec
 from api.services.webhook_events import (
     CiEvent,
     generic_event,
@@ -23,6 +23,7 @@ from api.services.webhook_events import (
     repository_of,
 )
 from compression.spec import parse_spec
+from compression.spec.template import pull_request_of, render
 
 pytestmark = pytest.mark.unit
 SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
@@ -163,3 +164,11 @@ def test_the_ci_examples_are_valid() -> None:
     check_template(template)
     spec, _ = render_spec(template, CiEvent("push", "o/r", sha=SHA))
     assert spec.name == f"ci-{SHA}" and spec.gates.max_accuracy_drop == 0.01
+
+
+@pytest.mark.parametrize(("ref", "pr"), [("refs/pull/17/merge", "17"),
+                                         ("refs/merge-requests/3/head", "3"),
+                                         ("refs/heads/main", None), (None, None),
+                                         ("refs/pull/x/merge", None)])
+def test_pull_request_of_a_ref(ref: str | None, pr: str | None) -> None:
+    assert pull_request_of(ref) == pr
