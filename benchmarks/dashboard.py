@@ -15,7 +15,8 @@ later pages stream in), and re-sorting the 10,000 rows by accuracy (click -> two
     .venv/bin/python benchmarks/dashboard.py [--runs 10000] [--repeats 5] [--postgres]
 
 SQLite by default (what ``make up`` runs); ``--postgres`` uses a scratch database on the
-server at $SQUEEZELAB_TEST_POSTGRES_URL (default postgres@127.0.0.1:5432), dropped afterwards.
+server at $SQUEEZELAB_TEST_POSTGRES_URL (default postgres@127.0.0.1:5432), dropped afterwards
+(the same helpers as the tests: tests/support/liveapi.py and stack.py).
 
 Target: interactive <= 1.5 s.
 """
@@ -24,40 +25,35 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import random
-import socket
 import statistics
+import sys
 import tempfile
-import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
-from alembic import command
-from alembic.config import Config
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import bindparam, create_engine, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import bindparam, create_engine, select, update
 from sqlalchemy.orm import Session
 
-from api.app import create_app
-from api.models import Run, Sweep, utcnow
-from api.services.pareto import pareto_front
-from api.settings import Settings
-
 ROOT = Path(__file__).parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "support")]
+
+from liveapi import LiveApi, free_port, migrate  # noqa: E402
+from stack import fresh_postgres  # noqa: E402
+
+from api.models import Run, Sweep, utcnow  # noqa: E402
+from api.services.pareto import pareto_front  # noqa: E402
+from api.settings import Settings  # noqa: E402
+
 DIST = ROOT / "frontend" / "dist"
 CHROMIUM = "/usr/bin/chromium"
 TARGET_MS = 1500.0
-PG_ADMIN_URL = os.environ.get("SQUEEZELAB_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def spec(runs: int) -> dict[str, Any]:
@@ -130,27 +126,12 @@ def seed(base: str, database_url: str, runs: int) -> int:
     return sweep_id
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def serve(database_url: str, workdir: Path) -> tuple[str, uvicorn.Server, threading.Thread]:
-    app = create_app(Settings(database_url=database_url, auth="off",
-                              artifact_dir=workdir / "artifacts"))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{port}", server, thread
+def serve(database_url: str, workdir: Path) -> LiveApi:
+    """The API with the built dashboard (create_app mounts it), auth off."""
+    server = LiveApi(Settings(database_url=database_url, auth="off",
+                              artifact_dir=workdir / "artifacts"), free_port())
+    server.start()
+    return server
 
 
 MARKS_JS = """() => {
@@ -239,25 +220,9 @@ def database(workdir: Path, postgres: bool) -> Iterator[str]:
         migrate(url)
         yield url
         return
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"squeezelab_bench_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with fresh_postgres() as url:
         migrate(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def migrate(url: str) -> None:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("sqlalchemy.url", url)
-    cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, "head")
 
 
 def main() -> None:
@@ -273,7 +238,8 @@ def main() -> None:
     backend = "PostgreSQL" if args.postgres else "SQLite"
     with tempfile.TemporaryDirectory() as tmp, database(Path(tmp), args.postgres) as url:
         workdir = Path(tmp)
-        base, server, thread = serve(url, workdir)
+        server = serve(url, workdir)
+        base = server.url
         try:
             t0 = time.perf_counter()
             sweep_id = seed(base, url, args.runs)
@@ -282,8 +248,7 @@ def main() -> None:
             results = measure(base, sweep_id, args.repeats, args.runs)
             service = pareto_service_times(url, sweep_id, args.repeats)
         finally:
-            server.should_exit = True
-            thread.join(10)
+            server.stop()
 
     columns = [("scripts loaded", "js"), ("first 200 runs reply", "runs1"),
                ("pareto reply", "pareto"), ("table rendered", "sweep:table"),
