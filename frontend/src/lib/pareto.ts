@@ -1,18 +1,10 @@
 // Turning the API's Pareto points into what the chart draws.
 
+import type { Schemas } from "../api/client";
 import type { Axis } from "./summary";
 
-export interface ParetoPoint {
-  variant: string;
-  kind: string;
-  run_ids: number[];
-  seeds: number;
-  x_mean: number;
-  x_std: number;
-  y_mean: number;
-  y_std: number;
-  on_front: boolean;
-}
+/** One variant, seeds aggregated: the API's type, generated from its OpenAPI document. */
+export type ParetoPoint = Schemas["ParetoPoint"];
 
 export interface ParetoView {
   /** every variant, as [x, y, index into points] */

@@ -154,6 +154,8 @@ export function RunPage({ id }: { id: number }) {
   const charts = CHARTS.filter((c) => c.keys.some((k) => known.has(k)));
   const layers = getPath(summary, "layer_sparsity") as Record<string, number> | undefined;
   const sensitivity = summary?.sensitivity;
+  // The lease holder while it runs; a failed attempt's error keeps who held it.
+  const worker = r.lease_owner ?? r.error?.worker;
 
   return (
     <section aria-labelledby="run-title" data-testid="run-page">
@@ -172,8 +174,7 @@ export function RunPage({ id }: { id: number }) {
         {r.depends_on_id && <a href={`/runs/${r.depends_on_id}`}>baseline run {r.depends_on_id}</a>}
         <span>started {datetime(r.started_at)}</span>
         <span>took {duration(r.started_at, r.ended_at)}</span>
-        {(r.lease_owner ?? r.error?.worker) != null && (
-          <span>worker {String(r.lease_owner ?? r.error?.worker)}</span>)}
+        {worker != null && <span>worker {String(worker)}</span>}
       </p>
       {r.error && (
         <div class="error-box" role="alert" data-testid="run-error">

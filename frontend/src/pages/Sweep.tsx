@@ -9,7 +9,7 @@ import { isSensitivity, SensitivityHeatmap } from "../components/Sensitivity";
 import { type Column, VirtualTable } from "../components/VirtualTable";
 import { LiveDot, useFetch, useLive } from "../hooks";
 import { bytes, cell, datetime, pct, ratio, si } from "../lib/format";
-import { type ParetoPoint, paretoQuery } from "../lib/pareto";
+import { paretoQuery } from "../lib/pareto";
 import { CURVE_KEYS, mergeRuns, recipeOfRun } from "../lib/runs";
 import { fieldLabel, numberAt, paretoAxes, summaryFields } from "../lib/summary";
 import { sortRows } from "../lib/table";
@@ -192,7 +192,7 @@ export function SweepPage({ id, loc }: { id: number; loc: Location }) {
           </div>
           <ErrorNote error={pareto.error} />
           {pareto.data ? (
-            <ParetoChart points={pareto.data.points as ParetoPoint[]} axis={axis}
+            <ParetoChart points={pareto.data.points} axis={axis}
                          onFinished={() => markReady("chart")}
                          onOpen={(p) => navigate(`/runs/${p.run_ids[0]}`)} />
           ) : <Loading what="the Pareto front" />}
