@@ -47,6 +47,18 @@ def submit(client: TestClient, spec: dict[str, Any] | None = None) -> dict[str, 
     return body
 
 
+def claim(client: TestClient, run_id: int, worker: str = "w1") -> Any:
+    """A worker claims the run (the response, for the test to check)."""
+    return client.post(f"/api/v1/runs/{run_id}/claim", json={"worker_id": worker})
+
+
+def complete(client: TestClient, run_id: int, summary: dict[str, Any],
+             worker: str = "w1") -> Any:
+    """The claiming worker posts the run's summary (the response)."""
+    return client.post(f"/api/v1/runs/{run_id}/complete",
+                       json={"worker_id": worker, "summary": summary})
+
+
 def assert_problem(response: Any, status: int) -> dict[str, Any]:
     """The response is problem+json with ``status`` and a request id."""
     assert response.status_code == status, response.text

@@ -7,14 +7,13 @@ import math
 from typing import Any
 
 import pytest
-from apihelpers import assert_problem, small_spec, submit
+from apihelpers import assert_problem, claim, complete, small_spec, submit
 from fastapi.testclient import TestClient
 
 
 def _finish(client: TestClient, run_id: int, summary: dict[str, Any]) -> None:
-    assert client.post(f"/api/v1/runs/{run_id}/claim", json={"worker_id": "w1"}).status_code == 200
-    done = client.post(f"/api/v1/runs/{run_id}/complete",
-                       json={"worker_id": "w1", "summary": summary})
+    assert claim(client, run_id).status_code == 200
+    done = complete(client, run_id, summary)
     assert done.status_code == 200, done.text
 
 
@@ -86,7 +85,7 @@ def test_sorting_by_a_field_with_mixed_types_puts_non_numbers_last(client: TestC
 def test_a_summary_with_nan_or_infinity_is_refused(client: TestClient,
                                                    summary: dict[str, Any]) -> None:
     run_id = submit(client, small_spec(seeds=[0]))["baseline_run_ids"][0]
-    assert client.post(f"/api/v1/runs/{run_id}/claim", json={"worker_id": "w1"}).status_code == 200
+    assert claim(client, run_id).status_code == 200
     # json.dumps writes NaN and Infinity, which Python's JSON parser (and so FastAPI) accepts.
     body = json.dumps({"worker_id": "w1", "summary": summary})
     problem = assert_problem(client.post(f"/api/v1/runs/{run_id}/complete", content=body,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from apihelpers import RecordingEnqueuer, assert_problem, small_spec, submit
+from apihelpers import RecordingEnqueuer, assert_problem, claim, complete, small_spec, submit
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -20,31 +20,21 @@ SUMMARY = {"accuracy": 0.95, "baseline_accuracy": 0.97, "accuracy_drop": 0.02,
            "latency_ms": {"torch": {"64": {"p50": 0.5, "p90": 0.6}}}}
 
 
-def _claim(client: TestClient, run_id: int, worker: str = "w1") -> Any:
-    return client.post(f"/api/v1/runs/{run_id}/claim", json={"worker_id": worker})
-
-
-def _complete(client: TestClient, run_id: int, summary: dict[str, Any],
-              worker: str = "w1") -> Any:
-    return client.post(f"/api/v1/runs/{run_id}/complete",
-                       json={"worker_id": worker, "summary": summary})
-
-
 def test_second_claim_is_refused(client: TestClient) -> None:
     base = submit(client)["baseline_run_ids"][0]
-    first = _claim(client, base)
+    first = claim(client, base)
     assert first.status_code == 200
     run = first.json()
     assert run["status"] == "running" and run["attempt"] == 1 and run["lease_owner"] == "w1"
     assert run["config"]["kind"] == "baseline"
-    assert_problem(_claim(client, base, "w2"), 409)
-    assert_problem(_claim(client, 999_999), 404)
+    assert_problem(claim(client, base, "w2"), 409)
+    assert_problem(claim(client, 999_999), 404)
 
 
 def test_compress_run_waits_for_its_baseline(client: TestClient) -> None:
     created = submit(client)
     compress = created["run_ids"][-1]
-    body = assert_problem(_claim(client, compress), 409)
+    body = assert_problem(claim(client, compress), 409)
     assert "baseline" in body["detail"]
 
 
@@ -53,20 +43,20 @@ def test_full_lifecycle_enqueues_dependents_and_ends_the_sweep(
     created = submit(client, small_spec(seeds=[0]))
     base, *compress = created["run_ids"]
     enqueuer.sent.clear()
-    _claim(client, base)
+    claim(client, base)
     beat = client.post(f"/api/v1/runs/{base}/heartbeat", json={"worker_id": "w1"}).json()
     assert beat["cancel"] is False and beat["lease_expires_at"]
     assert_problem(client.post(f"/api/v1/runs/{base}/heartbeat", json={"worker_id": "w2"}), 409)
-    done = _complete(client, base, {"accuracy": 0.97})
+    done = complete(client, base, {"accuracy": 0.97})
     assert done.status_code == 200 and done.json()["status"] == "succeeded"
     assert enqueuer.run_ids == compress
     assert client.get(f"/api/v1/sweeps/{created['id']}").json()["status"] == "running"
     for i, run_id in enumerate(compress):
-        assert _claim(client, run_id).status_code == 200
-        assert _complete(client, run_id, {**SUMMARY, "accuracy": 0.9 + i / 100}).status_code == 200
+        assert claim(client, run_id).status_code == 200
+        assert complete(client, run_id, {**SUMMARY, "accuracy": 0.9 + i / 100}).status_code == 200
     sweep = client.get(f"/api/v1/sweeps/{created['id']}").json()
     assert sweep["status"] == "succeeded" and sweep["ended_at"]
-    assert_problem(_complete(client, base, {}), 409)
+    assert_problem(complete(client, base, {}), 409)
 
 
 def test_retryable_failure_requeues_until_max_attempts(
@@ -74,11 +64,11 @@ def test_retryable_failure_requeues_until_max_attempts(
     base = submit(client, small_spec(seeds=[0]))["baseline_run_ids"][0]
     error = {"type": "ConnectionError", "message": "broker gone"}
     enqueuer.sent.clear()
-    _claim(client, base)
+    claim(client, base)
     again = client.post(f"/api/v1/runs/{base}/fail",
                         json={"worker_id": "w1", "error": error, "retryable": True}).json()
     assert again["status"] == "queued" and enqueuer.run_ids == [base]
-    assert _claim(client, base).json()["attempt"] == 2
+    assert claim(client, base).json()["attempt"] == 2
     final = client.post(f"/api/v1/runs/{base}/fail",
                         json={"worker_id": "w1", "error": error, "retryable": True}).json()
     assert final["status"] == "failed" and final["error"]["attempt"] == 2
@@ -92,7 +82,7 @@ def test_cancel_run(client: TestClient) -> None:
     compress = created["run_ids"][1]
     assert client.post(f"/api/v1/runs/{compress}/cancel").json()["status"] == "cancelled"
     assert_problem(client.post(f"/api/v1/runs/{compress}/cancel"), 409)
-    assert_problem(_claim(client, compress), 409)
+    assert_problem(claim(client, compress), 409)
 
 
 def test_expired_leases_are_requeued_then_failed(
@@ -101,11 +91,11 @@ def test_expired_leases_are_requeued_then_failed(
     base = submit(client, small_spec(seeds=[0]))["baseline_run_ids"][0]
     fx = Effects(settings, enqueuer, app.state.events)
     later = datetime.now(UTC) + timedelta(hours=1)
-    _claim(client, base)
+    claim(client, base)
     with app.state.db.session() as session:
         assert run_service.expire_leases(session, fx, later) == [base]
     assert client.get(f"/api/v1/runs/{base}").json()["status"] == "queued"
-    _claim(client, base)
+    claim(client, base)
     with app.state.db.session() as session:
         run_service.expire_leases(session, fx, later)
     run = client.get(f"/api/v1/runs/{base}").json()
@@ -119,13 +109,13 @@ def test_list_sorts_by_summary_field_and_pages(client: TestClient) -> None:
     created = submit(client, small_spec(seeds=[0, 1]))
     by_id = sorted(created["run_ids"])
     for run_id in created["baseline_run_ids"]:
-        _claim(client, run_id)
-        _complete(client, run_id, {"accuracy": 0.97})
+        claim(client, run_id)
+        complete(client, run_id, {"accuracy": 0.97})
     compress = [r for r in by_id if r not in created["baseline_run_ids"]]
     accuracies = [0.91, 0.95, 0.93, 0.92]
     for run_id, acc in zip(compress, accuracies, strict=True):
-        _claim(client, run_id)
-        _complete(client, run_id, {**SUMMARY, "accuracy": acc})
+        claim(client, run_id)
+        complete(client, run_id, {**SUMMARY, "accuracy": acc})
     params: dict[str, Any] = {"sort": "-summary.accuracy", "kind": "compress", "limit": 3}
     first = client.get("/api/v1/runs", params=params).json()
     second = client.get("/api/v1/runs", params={**params, "cursor": first["next_cursor"]}).json()
