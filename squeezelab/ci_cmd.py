@@ -32,7 +32,7 @@ import typer
 import yaml
 from rich.markup import escape
 
-from compression.spec.template import PLACEHOLDER, pull_request_of, render
+from compression.spec.template import PLACEHOLDER, placeholder_values, pull_request_of, render
 from squeezelab.ci_summary import markdown_summary, passed
 from squeezelab.remote import api_errors, err, out, remote
 from squeezelab.remote_cmd import DETACHED, IntervalOpt
@@ -76,8 +76,8 @@ def rendered_spec(path: Path, commit: Commit) -> Path | dict[str, Any]:
         return path
     if not isinstance(raw, dict):
         return path
-    values = {"sha": commit.sha or "", "ref": commit.ref or "", "repo": commit.repo or "",
-              "pr": pull_request_of(commit.ref) or ""}
+    values = placeholder_values(sha=commit.sha, ref=commit.ref, repo=commit.repo,
+                                pr=pull_request_of(commit.ref))
     spec: dict[str, Any] = render(raw, values)
     return spec
 

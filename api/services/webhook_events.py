@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.schemas.webhooks import GenericEvent
+from compression.spec.template import placeholder_values
 
 _SHA = re.compile(r"^[0-9a-f]{7,64}$")
 _ZERO = re.compile(r"^0+$")
@@ -43,8 +44,7 @@ class CiEvent:
 
     def variables(self) -> dict[str, str]:
         """The values a trigger's template may use."""
-        return {"sha": self.sha or "", "ref": self.ref or "", "repo": self.repo,
-                "pr": self.pr or ""}
+        return placeholder_values(sha=self.sha, ref=self.ref, repo=self.repo, pr=self.pr)
 
 
 def _get(payload: Any, *path: str) -> Any:

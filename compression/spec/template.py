@@ -26,6 +26,12 @@ def render(template: Any, values: Mapping[str, str]) -> Any:
     return template
 
 
+def placeholder_values(*, sha: str | None, ref: str | None, repo: str | None,
+                       pr: str | None) -> dict[str, str]:
+    """What ``render`` fills in for each placeholder; a value not known becomes ""."""
+    return {"sha": sha or "", "ref": ref or "", "repo": repo or "", "pr": pr or ""}
+
+
 def pull_request_of(ref: str | None) -> str | None:
     """``refs/pull/7/merge`` (GitHub) or ``refs/merge-requests/7/head`` (GitLab) -> "7"."""
     match = _PULL_REF.match(ref or "")
