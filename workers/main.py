@@ -92,7 +92,9 @@ def run_worker(settings: WorkerSettings, *, queues: Sequence[str] = QUEUES,
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     node = name or f"{'-'.join(queues)}-{os.getpid()}@{socket.gethostname()}"
     threads = torch_threads(settings, concurrency, usable_cpus(), os.environ.get("OMP_NUM_THREADS"))
-    torch.set_num_threads(threads)  # the registry reports it; forked processes inherit it
+    # Set here for the registry (it reports this process's count), and in every pool
+    # process as it starts, where the runs train.
+    torch.set_num_threads(threads)
     worker_process_init.connect(lambda **_: torch.set_num_threads(threads), weak=False)
     log.info("%d process(es), %d torch thread(s) each", concurrency, threads)
     token = settings.token.get_secret_value() if settings.token else None

@@ -48,7 +48,8 @@ def series(session: Session, run_id: int, key: str, buckets: int,
         .where(MetricRollup.run_id == run_id, MetricRollup.key == key,
                MetricRollup.width == ROLLUP_WIDTHS[-1])).one()
     if lo is not None:
-        lo, hi = max(lo, step_min or 0), min(hi, hi if step_max is None else step_max)
+        lo = lo if step_min is None else max(lo, step_min)
+        hi = hi if step_max is None else min(hi, step_max)
     if lo is None or lo > hi:
         return SeriesPublic(run_id=run_id, key=key, total_points=0, buckets=[])
     span = hi - lo + 1
