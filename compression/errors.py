@@ -49,3 +49,13 @@ class UnsupportedRecipeError(CompressionError):
 
 class ArtifactFormatError(CompressionError):
     """A saved model file is not in a format squeezelab can load safely."""
+
+
+class TaskContractError(CompressionError):
+    """A task's code does not keep the task contract (docs/tasks.md): its model, data, loss
+    or metrics return something squeezelab cannot use."""
+
+
+class InvalidResultError(CompressionError):
+    """A run's results cannot be right (a metric that is not a finite number, a model that
+    no longer runs): the run fails with the reason instead of reporting them."""

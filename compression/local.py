@@ -82,7 +82,7 @@ def _execute(config: RunConfig, workdir: Path, observer: SweepObserver,
         record.error = _error(exc)
     else:
         record.status = "succeeded"
-        record.summary = result.summary
+        record.summary = result.summary.to_json()
         record.artifacts = [str(p) for p in result.artifacts]
     record.curves = dict(curves)
     record.duration_s = round(time.perf_counter() - started, 3)
@@ -116,7 +116,7 @@ def run_local_sweep(spec: SweepSpec, *, workdir: Path,
     for r in records:
         counts[r.status] += 1
     return {
-        "sweep": {"name": spec.name, "task": spec.task, "spec": spec.model_dump(mode="json"),
+        "sweep": {"name": spec.name, "task": spec.task_name, "spec": spec.model_dump(mode="json"),
                   "counts": dict(counts)},
         "runs": [asdict(r) for r in records],
     }

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import ValidationError
 from torch import nn
 
 from compression.checkpoint import TrainState
-from compression.errors import CompressionError, UnsupportedRecipeError
+from compression.errors import (
+    CompressionError,
+    InvalidResultError,
+    TaskContractError,
+    UnsupportedRecipeError,
+)
 from compression.measure import load_into, load_state, measure_model
 from compression.measure.report import measure_int8_onnx
 from compression.pruning import (
@@ -29,17 +34,23 @@ from compression.pruning import (
     prunable_layers,
     sensitivity_table,
 )
-from compression.quantization import (
-    attach_fake_quant,
-    calibration_batches,
-    quantize_model,
-    settings_for,
-)
+from compression.pruning.targets import output_layer
+from compression.quantization import attach_fake_quant, quantize_model, settings_for
 from compression.quantization.quantize import INT8_FILE
 from compression.quantization.summary import quantization_summary
-from compression.spec import QuantizeSpec, RecipeSpec, RunConfig, TrainSpec, scalar
-from compression.tasks import DataSplits, Task, get_task
-from compression.training import Emit, RunCancelledError, StepHooks, TrainConfig, evaluate, train
+from compression.spec import (
+    PrimaryMetric,
+    QuantizeSpec,
+    RecipeSpec,
+    RunConfig,
+    RunSummary,
+    TrainSpec,
+    scalar,
+)
+from compression.tasks import Task, resolve_task
+from compression.training import Emit, RunCancelledError, StepHooks, TrainConfig, train
+from compression.weights import load_pretrained
+from compression.workload import Workload
 
 __all__ = ["Resumable", "RunCancelledError", "RunResult", "execute_run"]
 
@@ -50,7 +61,7 @@ WEIGHTS_FILE = "model.safetensors"
 class RunResult:
     """What a finished run hands back: the summary (design.md's contract) and its files."""
 
-    summary: dict[str, Any]
+    summary: RunSummary
     artifacts: list[Path] = field(default_factory=list)
 
     @property
@@ -78,21 +89,25 @@ class Resumable:
 def execute_run(config: RunConfig, *, workdir: Path, emit: Emit,
                 baseline_weights: Path | None = None,
                 should_stop: Callable[[], bool] | None = None,
-                checkpoints: Resumable | None = None) -> RunResult:
+                checkpoints: Resumable | None = None,
+                resolve_weights: Callable[[str], Path] | None = None) -> RunResult:
     """Run ``config`` in ``workdir``; a compress run needs its baseline's weights file.
 
     Raises ``CompressionError`` for anything the user's spec caused (unknown task, impossible
     target, unsupported recipe) and ``RunCancelledError`` when ``should_stop`` says so.
     ``checkpoints`` saves the training state every epoch and resumes from a saved one.
+    resolve_weights: turns a pretrained baseline's ``weights`` reference into a local file
+    (the worker downloads ``upload:`` references); by default it is a path on this machine.
     """
     checkpoints = checkpoints or Resumable()
-    task = get_task(config.task)
+    task = resolve_task(config.task)
     if config.device == "cuda":
         raise UnsupportedRecipeError("device 'cuda' is not supported by this runner yet; use cpu")
     workdir.mkdir(parents=True, exist_ok=True)
-    data = task.load_data(0)
+    work = Workload(task, loader=config.loader, metric=config.metric)
     if config.kind == "baseline":
-        return _run_baseline(config, task, data, workdir, emit, should_stop, checkpoints)
+        return _run_baseline(config, work, workdir, emit, should_stop, checkpoints,
+                             resolve_weights or _local_weights)
     if baseline_weights is None:
         raise CompressionError(f"run {config.name!r} needs its baseline's weights")
     if config.recipe is None:
@@ -100,50 +115,69 @@ def execute_run(config: RunConfig, *, workdir: Path, emit: Emit,
     dense = _build(task, config.seed)
     load_into(dense, load_state(baseline_weights))
     dense.eval()
-    return _run_compress(config, config.recipe, task, data, dense, workdir, emit, should_stop,
+    return _run_compress(config, config.recipe, work, dense, workdir, emit, should_stop,
                          checkpoints)
+
+
+def _local_weights(ref: str) -> Path:
+    if ref.startswith("upload:"):
+        raise CompressionError(f"{ref} is a file uploaded to a squeezelab API: submit the sweep "
+                               "there, or name the file's path here")
+    return Path(ref).expanduser()
 
 
 def _build(task: Task, seed: int) -> nn.Module:
     torch.manual_seed(seed)
-    return task.build_model()
+    model = task.build_model()
+    if not isinstance(model, nn.Module):
+        raise TaskContractError(f"task {task.name!r}: build_model returned a "
+                                f"{type(model).__name__}, not a torch.nn.Module")
+    return model
 
 
-def _example(task: Task) -> torch.Tensor:
-    return torch.zeros(1, *task.input_shape)
-
-
-def _run_baseline(config: RunConfig, task: Task, data: DataSplits, workdir: Path, emit: Emit,
-                  should_stop: Callable[[], bool] | None, checkpoints: Resumable) -> RunResult:
-    model = _build(task, config.seed)
-    if checkpoints.resume is not None:
+def _run_baseline(config: RunConfig, work: Workload, workdir: Path, emit: Emit,
+                  should_stop: Callable[[], bool] | None, checkpoints: Resumable,
+                  resolve_weights: Callable[[str], Path]) -> RunResult:
+    model = _build(work.task, config.seed)
+    weights = config.baseline.weights
+    if weights is not None:
+        # Pretrained: evaluated as it is; the recipes fine-tune from it.
+        load_pretrained(model, resolve_weights(weights))
+    elif checkpoints.resume is not None:
         load_into(model, checkpoints.resume.model)
     epochs = scalar(config.baseline.epochs)
-    train(model, data, TrainConfig(config.baseline, epochs, config.seed), emit=emit,
-          should_stop=should_stop, resume=checkpoints.resume, checkpoint=checkpoints.save)
+    if weights is None and epochs > 0:
+        train(model, work, TrainConfig(config.baseline, epochs, config.seed), emit=emit,
+              should_stop=should_stop, resume=checkpoints.resume, checkpoint=checkpoints.save)
     model.eval()
-    accuracy = evaluate(model, data.x_test, data.y_test)
-    return _finish(task, model, model, accuracy, accuracy, workdir, config, extra={})
+    metrics = work.evaluate(model)
+    extra: dict[str, Any] = {} if weights is None else {"pretrained": {"weights": weights}}
+    return _finish(work, model, model, metrics, metrics, workdir, config, extra)
 
 
-def _run_compress(config: RunConfig, recipe: RecipeSpec, task: Task, data: DataSplits,
-                  dense: nn.Module, workdir: Path, emit: Emit,
-                  should_stop: Callable[[], bool] | None, checkpoints: Resumable) -> RunResult:
-    baseline_accuracy = evaluate(dense, data.x_test, data.y_test)
+def _run_compress(config: RunConfig, recipe: RecipeSpec, work: Workload, dense: nn.Module,
+                  workdir: Path, emit: Emit, should_stop: Callable[[], bool] | None,
+                  checkpoints: Resumable) -> RunResult:
+    baseline_metrics = work.evaluate(dense)
     if recipe.sensitivity is not None:
-        return _run_sensitivity(config, recipe, task, data, dense, baseline_accuracy, workdir)
+        return _run_sensitivity(config, recipe, work, dense, baseline_metrics, workdir)
 
-    model, extra = compress_model(config, recipe, task, data, dense, emit=emit,
+    model, extra = compress_model(config, recipe, work, dense, emit=emit,
                                   should_stop=should_stop, checkpoints=checkpoints)
     model.eval()
     if recipe.quantize is not None:
-        return _finish_quantized(task, data, model, dense, recipe.quantize, baseline_accuracy,
+        return _finish_quantized(work, model, dense, recipe.quantize, baseline_metrics,
                                  workdir, config, extra)
-    accuracy = evaluate(model, data.x_test, data.y_test)
-    return _finish(task, model, dense, accuracy, baseline_accuracy, workdir, config, extra)
+    return _finish(work, model, dense, work.evaluate(model), baseline_metrics, workdir, config,
+                   extra)
 
 
-def compress_model(config: RunConfig, recipe: RecipeSpec, task: Task, data: DataSplits,
+def classifier_of(task: Task, model: nn.Module, work: Workload) -> str:
+    """The task's output layer: named by the task, or found by a forward pass."""
+    return task.classifier or output_layer(model, work.example(2))
+
+
+def compress_model(config: RunConfig, recipe: RecipeSpec, work: Workload,
                    dense: nn.Module, *, emit: Emit,
                    should_stop: Callable[[], bool] | None = None,
                    checkpoints: Resumable | None = None,
@@ -156,10 +190,10 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, task: Task, data: Data
     resume = checkpoints.resume
     model = copy.deepcopy(dense)
     model.train()
-    spec, plan = _training_phase(config, recipe, len(data.y_train))
+    spec, plan = _training_phase(config, recipe, work)
     pruner = (None if recipe.prune is None else
-              build_pruner(recipe.prune, model, example_inputs=_example(task),
-                           classifier=task.classifier))
+              build_pruner(recipe.prune, model, example_inputs=work.example(2),
+                           classifier=classifier_of(work.task, dense, work)))
     pruned_to = 0.0
     if resume is not None:
         # Channel-pruned layers take the checkpoint's shapes in place, so the pruner's
@@ -201,7 +235,7 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, task: Task, data: Data
         if save is not None:
             save(dataclasses.replace(state, pruned_to=pruned_to))
 
-    train(model, data, TrainConfig(spec, plan.total_epochs, config.seed, teacher=dense,
+    train(model, work, TrainConfig(spec, plan.total_epochs, config.seed, teacher=dense,
                                    distill=recipe.distill, phase="finetune"),
           emit=emit, hooks=hooks, should_stop=should_stop, resume=resume,
           checkpoint=checkpoint)
@@ -218,61 +252,75 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, task: Task, data: Data
     return model, extra
 
 
-def _run_sensitivity(config: RunConfig, recipe: RecipeSpec, task: Task, data: DataSplits,
-                     dense: nn.Module, baseline_accuracy: float, workdir: Path) -> RunResult:
+def _run_sensitivity(config: RunConfig, recipe: RecipeSpec, work: Workload, dense: nn.Module,
+                     baseline_metrics: dict[str, float], workdir: Path) -> RunResult:
     spec = recipe.sensitivity
     if spec is None:  # narrowed for mypy; the caller checked
         raise CompressionError("not a sensitivity recipe")
     table = sensitivity_table(
         dense, levels=spec.levels, granularity=spec.granularity,
-        evaluate=lambda m: evaluate(m, data.x_val, data.y_val),
-        example_inputs=_example(task), classifier=task.classifier)
-    return _finish(task, dense, dense, baseline_accuracy, baseline_accuracy, workdir, config,
+        evaluate=lambda m: work.score(m, "val"), example_inputs=work.example(2),
+        classifier=classifier_of(work.task, dense, work), metric=work.primary, goal=work.goal)
+    return _finish(work, dense, dense, baseline_metrics, baseline_metrics, workdir, config,
                    extra={"sensitivity": table.to_dict()})
 
 
-def _finish(task: Task, model: nn.Module, dense: nn.Module, accuracy: float,
-            baseline_accuracy: float, workdir: Path, config: RunConfig,
+def _headline(work: Workload, metrics: dict[str, float],
+              baseline: dict[str, float]) -> dict[str, Any]:
+    """The summary's metric fields: the primary metric, every metric, and accuracy's own
+    three fields when accuracy is one of the task's metrics."""
+    name = work.primary
+    fields: dict[str, Any] = {
+        "metric": PrimaryMetric.of(name, work.goal, metrics[name], baseline[name]),
+        "metrics": metrics, "baseline_metrics": baseline}
+    if "accuracy" in metrics and "accuracy" in baseline:
+        fields.update(accuracy=metrics["accuracy"], baseline_accuracy=baseline["accuracy"],
+                      accuracy_drop=baseline["accuracy"] - metrics["accuracy"])
+    return fields
+
+
+def _summary(**fields: Any) -> RunSummary:
+    """The typed summary; figures that are not finite (a diverged model's perplexity, a NaN
+    loss) fail the run with the reason, as no other attempt would report better."""
+    try:
+        return RunSummary(**fields)
+    except ValidationError as exc:
+        where = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'summary'}: {e['msg']}"
+                          for e in exc.errors()[:5])
+        raise InvalidResultError(f"the run's figures cannot be reported ({where}): did "
+                                 "training diverge?") from None
+
+
+def _finish(work: Workload, model: nn.Module, dense: nn.Module, metrics: dict[str, float],
+            baseline_metrics: dict[str, float], workdir: Path, config: RunConfig,
             extra: dict[str, Any]) -> RunResult:
     measured = measure_model(model, dense_model=dense, prunable=list(prunable_layers(dense)),
-                             input_shape=task.input_shape, latency=config.measure.latency,
+                             examples=work.example, latency=config.measure.latency,
                              out_dir=workdir)
-    summary: dict[str, Any] = {
-        "accuracy": accuracy,
-        "baseline_accuracy": baseline_accuracy,
-        "accuracy_drop": baseline_accuracy - accuracy,
-        **measured.summary,
-        **extra,
-    }
+    summary = _summary(**_headline(work, metrics, baseline_metrics), **measured.summary, **extra)
     return RunResult(summary=summary, artifacts=measured.artifacts)
 
 
-def _finish_quantized(task: Task, data: DataSplits, model: nn.Module, dense: nn.Module,
-                      spec: QuantizeSpec, baseline_accuracy: float, workdir: Path,
+def _finish_quantized(work: Workload, model: nn.Module, dense: nn.Module,
+                      spec: QuantizeSpec, baseline_metrics: dict[str, float], workdir: Path,
                       config: RunConfig, extra: dict[str, Any]) -> RunResult:
     """Quantize the (pruned, fine-tuned) fp32 model, then measure the int8 file as saved."""
     recipe = config.recipe
     batch_size = (recipe.finetune if recipe and recipe.finetune else config.baseline).batch_size
-    calibration = calibration_batches(data.x_train, count=scalar(spec.calibration_batches),
-                                      batch_size=batch_size, seed=config.seed)
-    quantized = quantize_model(model, spec, example=_example(task), calibration=calibration,
+    calibration = work.calibration(count=scalar(spec.calibration_batches),
+                                   batch_size=batch_size, seed=config.seed)
+    quantized = quantize_model(model, spec, example=work.example(2), calibration=calibration,
                                out_dir=workdir)
-    # Accuracy of the file as saved, loaded back by ONNX Runtime.
-    accuracy = quantized.load().accuracy(data.x_test, data.y_test)
+    # The metrics of the file as saved, loaded back by ONNX Runtime.
+    metrics = work.evaluate_with(quantized.load())
     measured, fp32_latency = measure_int8_onnx(
         model, quantized.path, dense_model=dense, prunable=list(prunable_layers(dense)),
-        input_shape=task.input_shape, latency=config.measure.latency)
+        examples=work.example, latency=config.measure.latency)
     int8_latency = measured.summary["latency_ms"]
     extra["quantization"] = quantization_summary(
         quantized, int8_latency=int8_latency["onnxruntime"],  # type: ignore[index]
-        fp32_latency=fp32_latency, fp32_accuracy=evaluate(model, data.x_test, data.y_test))
-    summary: dict[str, Any] = {
-        "accuracy": accuracy,
-        "baseline_accuracy": baseline_accuracy,
-        "accuracy_drop": baseline_accuracy - accuracy,
-        **measured.summary,
-        **extra,
-    }
+        fp32_latency=fp32_latency, fp32_metrics=work.evaluate(model))
+    summary = _summary(**_headline(work, metrics, baseline_metrics), **measured.summary, **extra)
     return RunResult(summary=summary, artifacts=measured.artifacts)
 
 
@@ -287,8 +335,8 @@ def _final_sparsity(recipe: RecipeSpec) -> float:
     return scalar(schedule.final_sparsity)
 
 
-def _training_phase(config: RunConfig, recipe: RecipeSpec, n_train: int) -> tuple[TrainSpec,
-                                                                                 SchedulePlan]:
+def _training_phase(config: RunConfig, recipe: RecipeSpec,
+                    work: Workload) -> tuple[TrainSpec, SchedulePlan]:
     """The fine-tuning spec and the step plan (epochs, pruning targets) of a compress run."""
     finetune = recipe.finetune
     # A schedule that trains (agp, iterative) without a finetune block uses the baseline's
@@ -297,17 +345,20 @@ def _training_phase(config: RunConfig, recipe: RecipeSpec, n_train: int) -> tupl
     plan = build_schedule(recipe.schedule if recipe.prune is not None else None,
                           final_sparsity=_final_sparsity(recipe),
                           finetune_epochs=scalar(spec.epochs),
-                          steps_per_epoch=math.ceil(n_train / spec.batch_size))
+                          steps_per_epoch=work.steps_per_epoch(spec))
     return spec, plan
 
 
 def planned_steps(config: RunConfig) -> int:
     """How many optimizer steps ``config`` will take: the length of its progress bar."""
-    task = get_task(config.task)
-    n_train = len(task.load_data(0).y_train)
-    if config.kind == "baseline":
-        spec = config.baseline
-        return scalar(spec.epochs) * math.ceil(n_train / spec.batch_size)
-    if config.recipe is None or config.recipe.sensitivity is not None:
+    if config.kind == "baseline" and (config.baseline.weights is not None
+                                      or scalar(config.baseline.epochs) == 0):
         return 0
-    return _training_phase(config, config.recipe, n_train)[1].total_steps
+    if config.kind == "compress" and (config.recipe is None
+                                      or config.recipe.sensitivity is not None):
+        return 0
+    work = Workload(resolve_task(config.task), loader=config.loader, metric=config.metric)
+    if config.kind == "baseline":
+        return scalar(config.baseline.epochs) * work.steps_per_epoch(config.baseline)
+    assert config.recipe is not None  # narrowed above
+    return _training_phase(config, config.recipe, work)[1].total_steps

@@ -50,10 +50,20 @@ def local(
 
 
 @app.command("tasks")
-def tasks() -> None:
-    """List the registered tasks."""
+def tasks(
+    check: Annotated[bool, typer.Option(
+        "--check", help="Build each task and run one batch through it (model, data, loss, "
+                        "metrics); exit 1 when one fails.")] = False,
+    spec: Annotated[Path | None, typer.Option(
+        "--spec", exists=True, dir_okay=False, readable=True,
+        help="With --check: check the task of this sweep spec (an inline task) instead.")
+    ] = None,
+) -> None:
+    """List the registered tasks, or check that they work."""
     from squeezelab import local_cmd
 
+    if check or spec is not None:
+        raise typer.Exit(local_cmd.check_tasks(spec))
     local_cmd.print_tasks()
 
 

@@ -19,11 +19,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from compression.errors import InvalidSpecError
+from compression.errors import CompressionError, InvalidSpecError
 from compression.local import RunRecord, run_local_sweep
 from compression.runner import planned_steps
 from compression.spec import RunConfig, load_spec_text
-from compression.tasks import list_tasks
+from compression.tasks import Task, list_tasks, resolve_task
+from compression.tasks.check import check_task
 
 console = Console(stderr=True)
 
@@ -118,11 +119,46 @@ def run(spec_path: Path, *, out: Path, workdir: Path | None) -> int:
     return 0 if all(r["status"] == "succeeded" for r in results["runs"]) else 1
 
 
+def _metrics_cell(task: Task) -> str:
+    names = list(task.metrics)
+    primary = task.primary_metric or (names[0] if names else "")
+    return ", ".join(f"[bold]{escape(n)}[/]" if n == primary else escape(n) for n in names)
+
+
 def print_tasks() -> None:
+    """The registered tasks (built-ins and plug-ins), without building them."""
     table = Table(title="tasks")
     table.add_column("name")
-    table.add_column("input")
+    table.add_column("metrics (primary in bold)")
     table.add_column("description")
     for task in list_tasks():
-        table.add_row(task.name, "x".join(map(str, task.input_shape)), task.description)
+        table.add_row(escape(task.name), _metrics_cell(task), escape(task.description))
     Console().print(table)
+    console.print("check that each builds and runs a batch: squeezelab tasks --check")
+
+
+def check_tasks(spec_path: Path | None) -> int:
+    """Build each task (or the task of a spec) and run one batch; 1 when one fails."""
+    if spec_path is not None:
+        try:
+            spec = load_spec_text(spec_path.read_text())
+            tasks = [resolve_task(spec.task)]
+        except CompressionError as exc:
+            console.print(f"[red]✗[/] {escape(str(exc))}")
+            return 1
+    else:
+        tasks = list_tasks()
+    table = Table(title="task check: build, one batch, loss, metrics")
+    for col in ("task", "ok", "inputs", "logits", "params", "primary", "detail", "s"):
+        table.add_column(col, justify="right" if col in ("params", "s") else "left")
+    failed = 0
+    for task in tasks:
+        with console.status(f"checking {escape(task.name)}"):
+            result = check_task(task)
+        failed += not result.ok
+        table.add_row(escape(result.name), "[green]✓[/]" if result.ok else "[red]✗[/]",
+                      escape(result.inputs), escape(result.logits),
+                      f"{result.params:,}", escape(result.primary or ""),
+                      escape(result.detail), f"{result.seconds:.1f}")
+    Console().print(table)
+    return 1 if failed else 0

@@ -32,7 +32,7 @@ from client.models import Run
 from compression.checkpoint import CHECKPOINT_FILE, TrainState, load_checkpoint, save_checkpoint
 from compression.errors import CompressionError
 from compression.runner import WEIGHTS_FILE, Resumable, RunCancelledError, execute_run
-from compression.spec import RunConfig
+from compression.spec import load_run_config
 from workers.lease import LeaseKeeper
 from workers.retry import deliver, transient
 from workers.settings import WorkerSettings
@@ -85,7 +85,7 @@ class RunExecutor:
     def _run(self, attempt: Attempt) -> Outcome:
         run = attempt.run
         try:
-            config = RunConfig.model_validate(run.config)
+            config = load_run_config(run.config)
             baseline = self._baseline_weights(attempt)
             resume = self._newest_checkpoint(attempt)
         except CompressionError as exc:
@@ -117,7 +117,7 @@ class RunExecutor:
                 return self._fail(attempt, exc, retryable=True)
             try:
                 deliver(lambda: self.client.complete_run(run.id, attempt.worker_id,
-                                                         result.summary),
+                                                         result.summary.to_json()),
                         deadline_s=self.settings.delivery_deadline_s, what="posting the summary")
             except (ValueError, ApiError) as exc:
                 # The API refused the summary (422), or it is not even JSON (a NaN): the run

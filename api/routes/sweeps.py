@@ -54,7 +54,7 @@ def create(
         runs = expand(submitted.spec)
         response.status_code = 200
         return SweepPlan(
-            name=submitted.spec.name, task=submitted.spec.task, run_count=len(runs),
+            name=submitted.spec.name, task=submitted.spec.task_name, run_count=len(runs),
             baseline_count=sum(r.kind == "baseline" for r in runs),
             runs=[RunPlan(name=r.name, kind=r.kind, seed=r.seed, queue=r.queue,
                           config_hash=r.config_hash, baseline_key=r.baseline_key,

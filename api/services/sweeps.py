@@ -68,7 +68,7 @@ def create_sweep(session: Session, fx: Effects, spec: SweepSpec, raw: dict[str, 
                  provenance: Provenance) -> StoredSweep:
     """Store the sweep and all its runs in one transaction, then enqueue the baselines."""
     configs = expand(spec)
-    sweep = Sweep(name=spec.name, task=spec.task, status="queued", source=provenance.source,
+    sweep = Sweep(name=spec.name, task=spec.task_name, status="queued", source=provenance.source,
                   repo=provenance.repo, ref=provenance.ref, sha=provenance.sha, spec=raw)
     session.add(sweep)
     session.flush()

@@ -19,6 +19,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from compression.batches import ModelInputs, call_model, onnx_feed, to_device
 from compression.spec import LatencySpec
 
 # Timed calls per subject in one round; a few in a row, so that switching models (and their
@@ -26,6 +27,8 @@ from compression.spec import LatencySpec
 CALLS_PER_ROUND = 5
 
 Timings = dict[str, dict[str, dict[int, dict[str, float]]]]
+# Batch size -> model inputs of that many real samples (``Workload.example``).
+Examples = Callable[[int], ModelInputs]
 
 
 @dataclass(frozen=True)
@@ -44,15 +47,15 @@ def percentile(samples: Sequence[float], q: float) -> float:
     return ordered[math.ceil(q / 100 * len(ordered)) - 1]
 
 
-def _torch_call(module: nn.Module, batch: torch.Tensor) -> Callable[[], object]:
+def _torch_call(module: nn.Module, batch: ModelInputs) -> Callable[[], object]:
     param = next(module.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
-    inputs = batch.to(device)
+    inputs = to_device(batch, device)
     if device.type != "cuda":
-        return lambda: module(inputs)
+        return lambda: call_model(module, inputs)
 
     def call_and_wait() -> object:
-        out = module(inputs)
+        out = call_model(module, inputs)
         torch.cuda.synchronize(device)  # CUDA calls return before the work is done
         return out
 
@@ -68,8 +71,10 @@ def _ort_session(path: Path, threads: int) -> Any:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def _ort_call(session: Any, batch: torch.Tensor) -> Callable[[], object]:
-    feed = {session.get_inputs()[0].name: batch.numpy()}
+def _ort_call(session: Any, batch: ModelInputs) -> Callable[[], object]:
+    feed = onnx_feed(batch)
+    expected = {i.name for i in session.get_inputs()}
+    feed = {name: value for name, value in feed.items() if name in expected}
     return lambda: session.run(None, feed)
 
 
@@ -107,12 +112,13 @@ def time_interleaved(
 
 
 def measure_latency(
-    models: Mapping[str, LatencySubject], *, input_shape: tuple[int, ...], spec: LatencySpec
+    models: Mapping[str, LatencySubject], *, examples: Examples, spec: LatencySpec
 ) -> Timings:
     """Measure p50/p90 latency (ms) of every subject, per runtime and batch size.
 
-    Returns ``{subject: {runtime: {batch_size: {"p50": ms, "p90": ms}}}}``. Inputs are fixed
-    random tensors of shape ``(batch_size, *input_shape)``. torch runs on ``spec.threads``
+    Returns ``{subject: {runtime: {batch_size: {"p50": ms, "p90": ms}}}}``. Inputs are
+    ``examples(batch_size)``: real samples of the task, the same for every subject. torch runs
+    on ``spec.threads``
     threads (restored afterwards) under ``inference_mode``, modules in eval mode (restored);
     onnxruntime sessions get the same intra-op thread count and run sequentially.
     """
@@ -120,8 +126,7 @@ def measure_latency(
         missing = [name for name, s in models.items() if s.onnx_path is None]
         if missing:
             raise ValueError(f"onnxruntime latency needs an ONNX file for {missing}")
-    generator = torch.Generator().manual_seed(0)
-    inputs = {b: torch.randn((b, *input_shape), generator=generator) for b in spec.batch_sizes}
+    inputs = {b: examples(b) for b in spec.batch_sizes}
     results: Timings = {name: {} for name in models}
     training = {name: s.module.training for name, s in models.items()}
     threads_before = torch.get_num_threads()

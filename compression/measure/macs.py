@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from compression.batches import ModelInputs, call_model
+
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
@@ -19,7 +21,7 @@ def weight_density(module: nn.Module) -> float:
     return int(torch.count_nonzero(weight)) / weight.numel()
 
 
-def count_macs(model: nn.Module, example_inputs: torch.Tensor) -> tuple[int, int]:
+def count_macs(model: nn.Module, example_inputs: ModelInputs) -> tuple[int, int]:
     """(MACs as run, effective MACs) of one forward pass over ``example_inputs``.
 
     Effective MACs scale each Linear/ConvNd layer's MACs by its weight density: the work a
@@ -48,7 +50,7 @@ def count_macs(model: nn.Module, example_inputs: torch.Tensor) -> tuple[int, int
     model.eval()
     try:
         with torch.inference_mode(), counter:
-            model(example_inputs)
+            call_model(model, example_inputs)
     finally:
         for handle in handles:
             handle.remove()

@@ -10,8 +10,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from compression.batches import ModelInputs, model_device, to_device
 from compression.measure.hardware import hardware_fingerprint
 from compression.measure.latency import (
+    Examples,
     LatencySubject,
     _ort_call,
     _ort_session,
@@ -40,11 +42,8 @@ class Measurement:
     artifacts: list[Path]
 
 
-def _example(model: nn.Module, input_shape: tuple[int, ...], batch: int) -> torch.Tensor:
-    param = next(model.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    generator = torch.Generator().manual_seed(0)
-    return torch.randn((batch, *input_shape), generator=generator).to(device)
+def _example(model: nn.Module, examples: Examples, batch: int) -> ModelInputs:
+    return to_device(examples(batch), model_device(model))
 
 
 def measure_model(
@@ -52,7 +51,7 @@ def measure_model(
     *,
     dense_model: nn.Module,
     prunable: Sequence[str],
-    input_shape: tuple[int, ...],
+    examples: Examples,
     latency: LatencySpec,
     out_dir: Path,
 ) -> Measurement:
@@ -63,7 +62,7 @@ def measure_model(
 
     Args:
         prunable: module names of the prunable layers (the same in both models).
-        input_shape: one sample's shape, without the batch dimension.
+        examples: batch size -> real inputs of that many samples (``Workload.example``).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -72,8 +71,8 @@ def measure_model(
     artifacts = [weights_path]
     stats = weight_stats(model, dense_model=dense_model, prunable=prunable)
     is_baseline = model is dense_model
-    dense_macs, _ = count_macs(dense_model, _example(dense_model, input_shape, 1))
-    _, effective_macs = count_macs(model, _example(model, input_shape, 1))
+    dense_macs, _ = count_macs(dense_model, _example(dense_model, examples, 1))
+    _, effective_macs = count_macs(model, _example(model, examples, 1))
 
     with tempfile.TemporaryDirectory(prefix="squeezelab-measure-") as scratch:
         subjects = {"model": LatencySubject(model)}
@@ -81,18 +80,18 @@ def measure_model(
             subjects["dense"] = LatencySubject(dense_model)
         if "onnxruntime" in latency.runtimes:
             onnx_path = export_onnx(
-                model, _example(model, input_shape, _EXPORT_BATCH), out_dir / ONNX_FILE
+                model, _example(model, examples, _EXPORT_BATCH), out_dir / ONNX_FILE
             )
             artifacts.append(onnx_path)
             subjects["model"] = LatencySubject(model, onnx_path)
             if not is_baseline:
                 dense_onnx = export_onnx(
                     dense_model,
-                    _example(dense_model, input_shape, _EXPORT_BATCH),
+                    _example(dense_model, examples, _EXPORT_BATCH),
                     Path(scratch) / "dense.onnx",
                 )
                 subjects["dense"] = LatencySubject(dense_model, dense_onnx)
-        timings = measure_latency(subjects, input_shape=input_shape, spec=latency)
+        timings = measure_latency(subjects, examples=examples, spec=latency)
 
     latency_ms = {
         runtime: {str(batch): dict(figures) for batch, figures in per_batch.items()}
@@ -126,7 +125,7 @@ def measure_int8_onnx(
     *,
     dense_model: nn.Module,
     prunable: Sequence[str],
-    input_shape: tuple[int, ...],
+    examples: Examples,
     latency: LatencySpec,
 ) -> tuple[Measurement, dict[str, dict[str, dict[str, float]]]]:
     """Measure an int8 ONNX model (run by ONNX Runtime) against the fp32 dense model.
@@ -138,10 +137,9 @@ def measure_int8_onnx(
     int8 file runs on), and the dense fp32 figures per runtime.
     """
     stats = weight_stats(model, dense_model=dense_model, prunable=prunable)
-    dense_macs, _ = count_macs(dense_model, _example(dense_model, input_shape, 1))
-    _, effective_macs = count_macs(model, _example(model, input_shape, 1))
-    generator = torch.Generator().manual_seed(0)
-    inputs = {b: torch.randn((b, *input_shape), generator=generator) for b in latency.batch_sizes}
+    dense_macs, _ = count_macs(dense_model, _example(dense_model, examples, 1))
+    _, effective_macs = count_macs(model, _example(model, examples, 1))
+    inputs = {b: examples(b) for b in latency.batch_sizes}
     timed: dict[str, dict[int, list[float]]] = {}
     threads_before = torch.get_num_threads()
     torch.set_num_threads(latency.threads)
@@ -149,7 +147,7 @@ def measure_int8_onnx(
     dense_model.eval()
     try:
         with tempfile.TemporaryDirectory(prefix="squeezelab-measure-") as scratch:
-            dense_onnx = export_onnx(dense_model, _example(dense_model, input_shape,
+            dense_onnx = export_onnx(dense_model, _example(dense_model, examples,
                                                            _EXPORT_BATCH), Path(scratch) / "d.onnx")
             sessions = {"int8": _ort_session(int8_path, latency.threads),
                         "onnxruntime": _ort_session(dense_onnx, latency.threads)}

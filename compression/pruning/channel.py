@@ -15,20 +15,26 @@ import torch
 import torch_pruning as tp
 from torch import nn
 
+from compression.batches import ModelInputs, forward_logits
 from compression.errors import ImpossibleTargetError, UnsupportedRecipeError
 from compression.pruning.targets import PRUNABLE_TYPES, is_excluded, weight_of
 from compression.pruning.unstructured import Criterion, Scope
 
 
-def build_graph(model: nn.Module, example_inputs: torch.Tensor) -> Any:
-    """Trace ``model`` into a Torch-Pruning dependency graph, leaving its train/eval mode as is."""
+def build_graph(model: nn.Module, example_inputs: ModelInputs) -> Any:
+    """Trace ``model`` into a Torch-Pruning dependency graph, leaving its train/eval mode as is.
+
+    The trace runs in eval mode, so that it does not move BatchNorm's running statistics.
+    """
     was_training = model.training
+    model.eval()
     try:
         # An explicit forward_fn: by default Torch-Pruning first tries model(*inputs), which
-        # for a batch of one silently feeds the unbatched sample.
+        # for a batch of one silently feeds the unbatched sample; and inputs may be a mapping
+        # (model(**inputs)) and outputs an object holding the logits.
         with torch.enable_grad():
             return tp.DependencyGraph().build_dependency(
-                model, example_inputs, forward_fn=lambda m, x: m(x), verbose=False
+                model, example_inputs, forward_fn=forward_logits, verbose=False
             )
     finally:
         model.train(was_training)
@@ -50,7 +56,7 @@ class ChannelPruner:
         self,
         model: nn.Module,
         *,
-        example_inputs: torch.Tensor,
+        example_inputs: ModelInputs,
         classifier: str,
         exclude: Sequence[str] = (),
         scope: Scope = "layer",

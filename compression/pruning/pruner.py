@@ -7,6 +7,7 @@ from typing import Literal, Protocol, TypeVar
 import torch
 from torch import nn
 
+from compression.batches import ModelInputs
 from compression.errors import ImpossibleTargetError, UnsupportedRecipeError
 from compression.pruning.channel import ChannelPruner
 from compression.pruning.masks import MaskSet
@@ -155,7 +156,7 @@ def _one(value: T | list[T], name: str) -> T:
 
 
 def build_pruner(
-    spec: PruneSpec, model: nn.Module, *, example_inputs: torch.Tensor, classifier: str
+    spec: PruneSpec, model: nn.Module, *, example_inputs: ModelInputs, classifier: str
 ) -> Pruner:
     """The pruner for one resolved prune spec, bound to ``model`` (pruned in place).
 

@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-import torch
 from torch import nn
 
+from compression.batches import ModelInputs
 from compression.errors import UnsupportedRecipeError
 from compression.pruning.channel import ChannelPruner
 from compression.pruning.masks import MaskSet
@@ -19,14 +19,23 @@ from compression.pruning.unstructured import check_sparsity, magnitude_masks
 
 @dataclass
 class SensitivityTable:
-    """Accuracy with one layer pruned alone: ``layers[name][i]`` is at ``levels[i]``."""
+    """The primary metric with one layer pruned alone: ``layers[name][i]`` is at ``levels[i]``.
+
+    dense_value: the metric of the unpruned model; metric and goal say which metric it is and
+    whether higher is better.
+    """
 
     levels: list[float]
     layers: dict[str, list[float]]
-    dense_accuracy: float
+    dense_value: float
+    metric: str = "accuracy"
+    goal: str = "max"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.metric == "accuracy":
+            out["dense_accuracy"] = self.dense_value  # the name readers of version 1 know
+        return out
 
 
 def _at_most_all_but_one(level: float, count: int) -> float:
@@ -44,7 +53,7 @@ def _prune_unstructured(model: nn.Module, name: str, level: float) -> None:
 
 def _prune_channels(
     model: nn.Module, name: str, level: float, others: list[str],
-    example_inputs: torch.Tensor, classifier: str,
+    example_inputs: ModelInputs, classifier: str,
 ) -> bool:
     """Remove ``level`` of ``name``'s output channels; False if its outputs cannot shrink."""
     pruner = ChannelPruner(model, example_inputs=example_inputs, classifier=classifier,
@@ -62,14 +71,17 @@ def sensitivity_table(
     levels: Sequence[float],
     evaluate: Callable[[nn.Module], float],
     granularity: Literal["unstructured", "channel"],
-    example_inputs: torch.Tensor,
+    example_inputs: ModelInputs,
     classifier: str,
     exclude: Sequence[str] = (),
+    metric: str = "accuracy",
+    goal: str = "max",
 ) -> SensitivityTable:
     """Prune each prunable layer alone at each level (L1 magnitude, no fine-tuning) and evaluate.
 
     Every (layer, level) works on a deep copy; ``model`` is left untouched.
-    evaluate: returns the accuracy of a model (it may switch the copy to eval mode).
+    evaluate: returns the primary metric of a model (it may switch the copy to eval mode);
+    metric and goal name it and its direction in the table.
     granularity: "unstructured" zeroes weights; "channel" removes output channels, so the
     classifier (whose outputs cannot shrink) has no row. A level that would remove every
     weight (channel) of a layer keeps one.
@@ -81,7 +93,7 @@ def sensitivity_table(
         check_sparsity(level)
     names = list(prunable_layers(model, exclude))
     every_layer = list(prunable_layers(model))
-    table = SensitivityTable(list(levels), {}, evaluate(copy.deepcopy(model)))
+    table = SensitivityTable(list(levels), {}, evaluate(copy.deepcopy(model)), metric, goal)
     for name in names:
         row: list[float] = []
         for level in levels:

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
+import torch
 from torch import nn
+
+from compression.batches import ModelInputs, call_model
+from compression.errors import TaskContractError
 
 PRUNABLE_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d)
 
@@ -40,3 +44,24 @@ def weight_of(layer: nn.Module) -> nn.Parameter:
     if not isinstance(weight, nn.Parameter):
         raise TypeError(f"{type(layer).__name__} has no weight parameter")
     return weight
+
+
+def output_layer(model: nn.Module, example_inputs: ModelInputs) -> str:
+    """Name of the last Linear/Conv layer a forward pass over ``example_inputs`` runs: the
+    classifier of a task that does not name one."""
+    names = {module: name for name, module in model.named_modules()}
+    ran: list[str] = []
+    handles = [m.register_forward_hook(lambda mod, _i, _o: ran.append(names[mod]))
+               for m in names if isinstance(m, PRUNABLE_TYPES)]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            call_model(model, example_inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    if not ran:
+        raise TaskContractError("the model runs no Linear or Conv layer: nothing to prune")
+    return ran[-1]

@@ -3,7 +3,7 @@
 from compression.quantization.onnx_int8 import (
     BACKENDS,
     Int8Settings,
-    OnnxClassifier,
+    OnnxModel,
     int8_weights,
     settings_for,
 )
@@ -20,7 +20,7 @@ __all__ = [
     "INT8_FILE",
     "FakeQuant",
     "Int8Settings",
-    "OnnxClassifier",
+    "OnnxModel",
     "QuantizedModel",
     "attach_fake_quant",
     "calibration_batches",

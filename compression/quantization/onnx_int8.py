@@ -41,6 +41,7 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 
+from compression.batches import ModelInputs, onnx_feed
 from compression.errors import ArtifactFormatError, UnsupportedRecipeError
 
 
@@ -116,12 +117,22 @@ def linear_as_matmul(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-class _Batches(CalibrationDataReader):  # type: ignore[misc]  # untyped base class
-    """Feeds calibration batches to ONNX Runtime's calibrator."""
+def _graph_inputs(model: onnx.ModelProto) -> set[str]:
+    return {i.name for i in model.graph.input}
 
-    def __init__(self, input_name: str, batches: Iterable[torch.Tensor]) -> None:
+
+def feed_for(inputs: ModelInputs, names: set[str]) -> dict[str, np.ndarray[Any, Any]]:
+    """ONNX Runtime's feed for ``inputs``, leaving out inputs the graph does not take (an
+    exporter drops inputs the model ignores)."""
+    return {name: value for name, value in onnx_feed(inputs).items() if name in names}
+
+
+class _Batches(CalibrationDataReader):  # type: ignore[misc]  # untyped base class
+    """Feeds calibration batches (model inputs of any structure) to ONNX Runtime."""
+
+    def __init__(self, names: set[str], batches: Iterable[ModelInputs]) -> None:
         self._feeds: Iterator[dict[str, np.ndarray[Any, Any]]] = (
-            {input_name: b.detach().cpu().numpy().astype(np.float32)} for b in batches)
+            feed_for(b, names) for b in batches)
 
     def get_next(self) -> dict[str, np.ndarray[Any, Any]] | None:
         return next(self._feeds, None)
@@ -138,10 +149,6 @@ def _quiet() -> Iterator[None]:
             yield
     finally:
         logger.setLevel(level)
-
-
-def _input_name(model: onnx.ModelProto) -> str:
-    return str(model.graph.input[0].name)
 
 
 def quantize_onnx_dynamic(fp32_path: Path, out_path: Path, settings: Int8Settings) -> Path:
@@ -162,10 +169,10 @@ def quantize_onnx_dynamic(fp32_path: Path, out_path: Path, settings: Int8Setting
 
 
 def quantize_onnx_static(fp32_path: Path, out_path: Path, settings: Int8Settings,
-                         calibration: Iterable[torch.Tensor]) -> Path:
+                         calibration: Iterable[ModelInputs]) -> Path:
     """QDQ int8 model: conv and linear layers, activation ranges calibrated on ``calibration``."""
     model = onnx.load(str(fp32_path))
-    reader = _Batches(_input_name(model), calibration)
+    reader = _Batches(_graph_inputs(model), calibration)
     activation = QuantType.QUInt8 if settings.activation == "uint8" else QuantType.QInt8
     with _quiet():
         quantize_static(model, str(out_path), reader, quant_format=QuantFormat.QDQ,
@@ -186,8 +193,8 @@ def int8_weights(path: Path) -> dict[str, np.ndarray[Any, Any]]:
     return {name: a for name, a in arrays.items() if a.dtype == np.int8 and a.ndim >= 2}
 
 
-class OnnxClassifier:
-    """A classifier saved as ONNX, run with ONNX Runtime on the CPU: logits in, logits out."""
+class OnnxModel:
+    """A model saved as ONNX, run with ONNX Runtime on the CPU: model inputs in, logits out."""
 
     def __init__(self, path: Path, *, threads: int = 1) -> None:
         options = ort.SessionOptions()
@@ -199,16 +206,7 @@ class OnnxClassifier:
                                                 providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises its own untyped errors for a bad file
             raise ArtifactFormatError(f"{path} is not a loadable ONNX model: {exc}") from None
-        self.input_name = str(self.session.get_inputs()[0].name)
+        self.names = {i.name for i in self.session.get_inputs()}
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        feed = {self.input_name: x.detach().cpu().numpy().astype(np.float32)}
-        return torch.from_numpy(self.session.run(None, feed)[0])
-
-    def accuracy(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048) -> float:
-        """Top-1 accuracy as a fraction."""
-        correct = 0
-        for i in range(0, len(y), batch_size):
-            logits = self(x[i:i + batch_size])
-            correct += int((logits.argmax(1) == y[i:i + batch_size]).sum())
-        return correct / max(len(y), 1)
+    def __call__(self, inputs: ModelInputs) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(None, feed_for(inputs, self.names))[0])

@@ -21,10 +21,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from compression.batches import ModelInputs
 from compression.measure.onnx_export import export_onnx
 from compression.quantization.onnx_int8 import (
     Int8Settings,
-    OnnxClassifier,
+    OnnxModel,
     quantize_onnx_dynamic,
     quantize_onnx_static,
     settings_for,
@@ -34,16 +35,16 @@ from compression.spec import QuantizeSpec, scalar
 INT8_FILE = "model.int8.onnx"
 RUNTIME = "onnxruntime"
 
-_Handler = Callable[[Path, Path, Int8Settings, Sequence[torch.Tensor]], Path]
+_Handler = Callable[[Path, Path, Int8Settings, Sequence[ModelInputs]], Path]
 
 
 def _dynamic(fp32: Path, out: Path, settings: Int8Settings,
-             _calibration: Sequence[torch.Tensor]) -> Path:
+             _calibration: Sequence[ModelInputs]) -> Path:
     return quantize_onnx_dynamic(fp32, out, settings)
 
 
 def _static(fp32: Path, out: Path, settings: Int8Settings,
-            calibration: Sequence[torch.Tensor]) -> Path:
+            calibration: Sequence[ModelInputs]) -> Path:
     return quantize_onnx_static(fp32, out, settings, calibration)
 
 
@@ -61,9 +62,9 @@ class QuantizedModel:
     settings: Int8Settings
     runtime: str = RUNTIME
 
-    def load(self, *, threads: int = 1) -> OnnxClassifier:
+    def load(self, *, threads: int = 1) -> OnnxModel:
         """A runnable session of the saved file (ONNX protobuf: nothing is unpickled)."""
-        return OnnxClassifier(self.path, threads=threads)
+        return OnnxModel(self.path, threads=threads)
 
     def describe(self) -> dict[str, object]:
         """What the run summary records about the quantization."""
@@ -87,13 +88,13 @@ def calibration_batches(x: torch.Tensor, *, count: int, batch_size: int,
     return [x[order[i:i + batch_size]] for i in range(0, len(x), batch_size)][:count]
 
 
-def quantize_model(model: nn.Module, spec: QuantizeSpec, *, example: torch.Tensor,
-                   calibration: Sequence[torch.Tensor], out_dir: Path) -> QuantizedModel:
+def quantize_model(model: nn.Module, spec: QuantizeSpec, *, example: ModelInputs,
+                   calibration: Sequence[ModelInputs], out_dir: Path) -> QuantizedModel:
     """Quantize ``model`` (fp32, trained; left unchanged) and save it as ``out_dir/INT8_FILE``.
 
     Args:
         example: an input batch for the ONNX export (its batch dimension stays dynamic).
-        calibration: input batches for static modes' activation ranges.
+        calibration: model inputs of real batches, for static modes' activation ranges.
     Raises ``UnsupportedRecipeError`` for an unknown backend or a model ONNX cannot export.
     """
     mode, backend = spec.mode, scalar(spec.backend)

@@ -33,13 +33,13 @@ def verdict(runtime: str, ratios: Mapping[str, float]) -> str:
 
 def quantization_summary(quantized: QuantizedModel, *, int8_latency: Figures,
                          fp32_latency: Mapping[str, Figures],
-                         fp32_accuracy: float) -> dict[str, object]:
+                         fp32_metrics: Mapping[str, float]) -> dict[str, object]:
     """The summary's ``quantization`` block.
 
     Args:
         int8_latency: the int8 model's figures (on ``quantized.runtime``).
         fp32_latency: the dense fp32 model's figures per runtime, measured in the same process.
-        fp32_accuracy: the accuracy of the fp32 model the int8 one was made from.
+        fp32_metrics: the task's metrics of the fp32 model the int8 one was made from.
     """
     vs_fp32 = {runtime: _ratios(figures, int8_latency)
                for runtime, figures in fp32_latency.items()}
@@ -47,7 +47,8 @@ def quantization_summary(quantized: QuantizedModel, *, int8_latency: Figures,
                     for b, x in ratios.items() if x < 1.0)
     return {
         **quantized.describe(),
-        "fp32_accuracy": fp32_accuracy,
+        "fp32_metrics": dict(fp32_metrics),
+        **({"fp32_accuracy": fp32_metrics["accuracy"]} if "accuracy" in fp32_metrics else {}),
         "int8_weight_zero_fraction": int8_zero_fraction(quantized.path),
         "fp32_latency_ms": {runtime: {b: dict(f) for b, f in figures.items()}
                             for runtime, figures in fp32_latency.items()},

@@ -9,7 +9,10 @@ This module must not import torch (an import-linter contract and a test check it
 """
 
 from compression.spec.grid import expand_recipe, recipe_axes
+from compression.spec.metrics import Goal, MetricSpec, builtin_goal, metric_drop
 from compression.spec.models import (
+    SPEC_VERSION,
+    BaselineSpec,
     DistillSpec,
     GatesSpec,
     LatencySpec,
@@ -27,11 +30,24 @@ from compression.spec.models import (
 )
 from compression.spec.parse import load_spec_text, parse_spec
 from compression.spec.runs import RunConfig, expand
+from compression.spec.stored import StoredConfigError, load_run_config
+from compression.spec.summary import PrimaryMetric, RunSummary
+from compression.spec.task import (
+    HFModelSource,
+    ImageFolderSource,
+    LoaderSpec,
+    PythonDataSource,
+    PythonModelSource,
+    TaskSpec,
+)
 from compression.spec.types import Axis, scalar
 
 __all__ = [
-    "Axis", "DistillSpec", "GatesSpec", "LatencySpec", "MeasureSpec", "OptimizerSpec",
-    "PruneSpec", "QuantizeSpec", "RecipeSpec", "RunConfig", "Runtime", "ScheduleKind",
-    "ScheduleSpec", "SensitivitySpec", "SweepSpec", "TrainSpec", "expand", "expand_recipe",
-    "load_spec_text", "parse_spec", "recipe_axes", "scalar",
+    "SPEC_VERSION", "Axis", "BaselineSpec", "DistillSpec", "GatesSpec", "Goal",
+    "HFModelSource", "ImageFolderSource", "LatencySpec", "LoaderSpec", "MeasureSpec",
+    "MetricSpec", "OptimizerSpec", "PrimaryMetric", "PruneSpec", "PythonDataSource",
+    "PythonModelSource", "QuantizeSpec", "RecipeSpec", "RunConfig", "RunSummary", "Runtime",
+    "ScheduleKind", "ScheduleSpec", "SensitivitySpec", "StoredConfigError", "SweepSpec",
+    "TaskSpec", "TrainSpec", "builtin_goal", "expand", "expand_recipe", "load_run_config",
+    "load_spec_text", "metric_drop", "parse_spec", "recipe_axes", "scalar",
 ]

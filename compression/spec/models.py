@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+import re
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, model_validator
 
 from compression.spec.checks import SemanticErrors, semantic_errors
+from compression.spec.metrics import MetricSpec
+from compression.spec.task import TASK_NAME, LoaderSpec, TaskSpec
 from compression.spec.types import (
     Axis,
     Fraction,
@@ -16,6 +19,10 @@ from compression.spec.types import (
     PositiveInt,
     SpecModel,
 )
+
+# The spec format. 2: inline tasks, metric, loader, pretrained baseline weights, grad_accum,
+# grad_clip and precision (1 is read as it is: every version-1 spec is a version-2 spec).
+SPEC_VERSION = 2
 
 
 class OptimizerSpec(SpecModel):
@@ -27,13 +34,58 @@ class OptimizerSpec(SpecModel):
     weight_decay: Annotated[float, NoBool, Field(ge=0.0)] = 0.0
 
 
+Precision = Literal["fp32", "bf16", "fp16", "auto"]
+
+
 class TrainSpec(SpecModel):
-    """One training phase: the dense baseline, or a recipe's fine-tuning."""
+    """One training phase: the dense baseline, or a recipe's fine-tuning.
+
+    batch_size: samples per forward pass. grad_accum: forward passes per optimizer step (the
+    effective batch is their product; steps, schedules and curves count optimizer steps).
+    grad_clip: clip the gradients' global L2 norm to this before each optimizer step.
+    precision: autocast dtype of forward passes: ``bf16`` (CPU and recent GPUs), ``fp16``
+    (CUDA only, with loss scaling), ``auto`` (bf16 where the device supports it, else fp32).
+    """
 
     epochs: Axis[NonNegInt] = 10
-    batch_size: PositiveInt = 64
+    batch_size: Annotated[PositiveInt, Field(le=65536)] = 64
     optimizer: OptimizerSpec = OptimizerSpec()
     lr_schedule: Literal["constant", "cosine"] = "constant"
+    grad_accum: Annotated[PositiveInt, Field(le=1024)] = 1
+    grad_clip: PositiveFloat | None = None
+    precision: Precision = "fp32"
+
+
+# Pretrained weights: ``upload:<sha256>`` (a file uploaded to the API) or a path on the worker.
+WEIGHTS_REF = r"^(upload:[0-9a-f]{64}|[^\x00]+)$"
+
+
+class BaselineSpec(TrainSpec):
+    """The dense baseline: trained from scratch, or pretrained weights evaluated as they are.
+
+    weights: ``upload:<sha256>`` (``squeezelab upload``, or ``POST /api/v1/uploads``) or a
+    path on the worker's disk; safetensors, or a PyTorch state dict (loaded with
+    ``weights_only=True``). A pretrained baseline trains no epoch; recipes fine-tune from it.
+    """
+
+    weights: Annotated[str, Field(min_length=1, max_length=1024, pattern=WEIGHTS_REF)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pretrained_trains_nothing(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("weights") is not None and "epochs" not in data:
+            return {**data, "epochs": 0}
+        return data
+
+    @model_validator(mode="after")
+    def _pretrained_is_not_trained(self) -> Self:
+        if self.weights is not None and self.weights.startswith("upload:") and not re.fullmatch(
+                r"upload:[0-9a-f]{64}", self.weights):
+            raise ValueError("an uploaded file is named upload:<sha256>, 64 hex digits")
+        if self.weights is not None and self.epochs != 0:
+            raise ValueError("a pretrained baseline (weights) is evaluated, not trained: leave "
+                             "epochs out, and fine-tune in the recipes")
+        return self
 
 
 class PruneSpec(SpecModel):
@@ -137,27 +189,49 @@ class MeasureSpec(SpecModel):
 
 
 class GatesSpec(SpecModel):
-    """Pass/fail rules evaluated when a sweep ends (CI)."""
+    """Pass/fail rules evaluated when a sweep ends (CI).
 
+    max_metric_drop: the primary metric may get at most this much worse than the baseline,
+    in its own units (0.01 = one point of accuracy, 0.5 of perplexity). max_accuracy_drop:
+    the same for accuracy, as a fraction, whatever the primary metric is.
+    """
+
+    max_metric_drop: Annotated[float, NoBool, Field(ge=0.0)] | None = None
     max_accuracy_drop: Annotated[float, NoBool, Field(ge=0.0, le=1.0)] | None = None
     min_speedup: PositiveFloat | None = None
     max_stored_size: PositiveInt | None = None
     apply_to: Literal["best", "each_recipe"] = "best"
 
 
-class SweepSpec(SpecModel):
-    """A sweep: one task, seeds, the dense baseline and the recipes to try."""
+TaskRef = Annotated[str, Field(min_length=1, max_length=128, pattern=TASK_NAME)] | TaskSpec
 
+
+class SweepSpec(SpecModel):
+    """A sweep: one task, seeds, the dense baseline and the recipes to try.
+
+    version: the spec format (``SPEC_VERSION``); older versions are read as they are.
+    task: a registered task's name, or an inline task (model, data, loss, metrics).
+    metric: the primary metric and its direction; by default the task's own primary metric.
+    """
+
+    version: Annotated[int, NoBool, Field(ge=1, le=SPEC_VERSION)] = SPEC_VERSION
     name: Annotated[str, Field(min_length=1, max_length=128)]
-    task: Annotated[str, Field(min_length=1, max_length=128)]
+    task: TaskRef
     device: Literal["cpu", "cuda"] = "cpu"
     seeds: Annotated[list[NonNegInt], Field(min_length=1, max_length=100)] = Field(
         default_factory=lambda: [0]
     )
-    baseline: TrainSpec = TrainSpec(epochs=30)
+    metric: MetricSpec | None = None
+    loader: LoaderSpec = LoaderSpec()
+    baseline: BaselineSpec = BaselineSpec(epochs=30)
     recipes: Annotated[list[RecipeSpec], Field(max_length=100)] = Field(default_factory=list)
     measure: MeasureSpec = MeasureSpec()
     gates: GatesSpec = GatesSpec()
+
+    @property
+    def task_name(self) -> str:
+        """The registered task's name, or the inline task's."""
+        return self.task if isinstance(self.task, str) else self.task.name
 
     @model_validator(mode="after")
     def _check_semantics(self) -> Self:

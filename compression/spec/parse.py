@@ -26,7 +26,7 @@ def _is_union_tag(part: int | str) -> bool:
     return isinstance(part, str) and ("[" in part or "-" in part or part in _UNION_TAGS)
 
 
-def _field_errors(exc: ValidationError) -> list[FieldError]:
+def field_errors(exc: ValidationError) -> list[FieldError]:
     found: list[tuple[FieldError, bool]] = []
     for err in exc.errors():
         ctx_error = err.get("ctx", {}).get("error")
@@ -54,7 +54,7 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
     try:
         return SweepSpec.model_validate(data)
     except ValidationError as exc:
-        raise InvalidSpecError(_field_errors(exc)) from None
+        raise InvalidSpecError(field_errors(exc)) from None
 
 
 def load_spec_text(text: str) -> SweepSpec:

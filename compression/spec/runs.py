@@ -10,33 +10,62 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from compression.spec.grid import expand_recipe, recipe_axes
-from compression.spec.models import MeasureSpec, RecipeSpec, SweepSpec, TrainSpec
+from compression.spec.metrics import MetricSpec
+from compression.spec.models import (
+    SPEC_VERSION,
+    BaselineSpec,
+    MeasureSpec,
+    RecipeSpec,
+    SweepSpec,
+    TaskRef,
+)
+from compression.spec.task import LoaderSpec
 from compression.spec.types import NonNegInt, SpecModel
 
 
 class RunConfig(SpecModel):
-    """One resolved run: a grid point and a seed. This is what a worker executes."""
+    """One resolved run: a grid point and a seed. This is what a worker executes.
 
+    Stored by the API as JSON; ``compression.spec.stored.load_run_config`` reads one back,
+    migrating older versions.
+    """
+
+    version: int = SPEC_VERSION
     name: str
     kind: Literal["baseline", "compress"]
-    task: str
+    task: TaskRef
     seed: NonNegInt
     device: Literal["cpu", "cuda"]
-    baseline: TrainSpec
+    metric: MetricSpec | None = None
+    loader: LoaderSpec = LoaderSpec()
+    baseline: BaselineSpec
     recipe: RecipeSpec | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     measure: MeasureSpec = MeasureSpec()
 
     @property
+    def task_name(self) -> str:
+        return self.task if isinstance(self.task, str) else self.task.name
+
+    @property
     def config_hash(self) -> str:
-        """A stable hash of what determines the run's result (not its display name)."""
-        return _stable_hash(self.model_dump(mode="json", exclude={"name", "params"}))
+        """A stable hash of what determines the run's result (not its display name).
+
+        Fields at their default are left out, so a later version that adds a field keeps
+        the hashes of configs that do not use it.
+        """
+        return _stable_hash(self.model_dump(mode="json", exclude_defaults=True,
+                                            exclude={"name", "params", "version"}))
 
     @property
     def baseline_key(self) -> str:
         """Runs with the same key share one dense baseline: (task, seed, baseline config)."""
-        return _stable_hash({"task": self.task, "seed": self.seed, "device": self.device,
-                             "baseline": self.baseline.model_dump(mode="json")})
+        return _stable_hash({
+            "task": self.task if isinstance(self.task, str) else self.task.model_dump(
+                mode="json", exclude_defaults=True),
+            "seed": self.seed, "device": self.device,
+            "metric": None if self.metric is None else self.metric.model_dump(mode="json"),
+            "baseline": self.baseline.model_dump(mode="json", exclude_defaults=True)})
 
     @property
     def queue(self) -> str:
@@ -55,7 +84,7 @@ def _format_value(value: Any) -> str:
 def expand(spec: SweepSpec) -> list[RunConfig]:
     """Resolve a sweep into runs: the baselines (one per seed), then each recipe's grid × seeds."""
     common = {"task": spec.task, "device": spec.device, "baseline": spec.baseline,
-              "measure": spec.measure}
+              "measure": spec.measure, "metric": spec.metric, "loader": spec.loader}
     runs = [RunConfig(name=f"baseline@seed{seed}", kind="baseline", seed=seed, **common)
             for seed in spec.seeds]
     for recipe in spec.recipes:

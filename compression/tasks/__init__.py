@@ -1,12 +1,24 @@
-"""Tasks: a registered (model factory, data set, input shape) referenced by name in specs."""
+"""Tasks: a model, its data, its loss and its metrics, named in specs (docs/tasks.md)."""
 
+from compression.tasks.contract import (
+    DataSource,
+    DataSplits,
+    LoaderFactory,
+    Task,
+    TaskData,
+    cross_entropy,
+)
+from compression.tasks.metrics import Metric, MetricFactory
 from compression.tasks.registry import (
     ENTRY_POINT_GROUP,
-    DataSplits,
-    Task,
     get_task,
     list_tasks,
     register_task,
+    resolve_task,
 )
 
-__all__ = ["ENTRY_POINT_GROUP", "DataSplits", "Task", "get_task", "list_tasks", "register_task"]
+__all__ = [
+    "ENTRY_POINT_GROUP", "DataSource", "DataSplits", "LoaderFactory", "Metric", "MetricFactory",
+    "Task", "TaskData", "cross_entropy", "get_task", "list_tasks", "register_task",
+    "resolve_task",
+]

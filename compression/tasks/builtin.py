@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from compression.tasks import datasets, models
-from compression.tasks.registry import Task, register_task
+from compression.tasks.contract import Task
+from compression.tasks.registry import register_task
 
 digits_mlp = register_task(Task(
     name="digits-mlp",

@@ -7,7 +7,7 @@ import functools
 import numpy as np
 import torch
 
-from compression.tasks.registry import DataSplits
+from compression.tasks.contract import DataSplits
 
 
 def _split(x: np.ndarray, y: np.ndarray, *, seed: int, val: float, test: float) -> DataSplits:

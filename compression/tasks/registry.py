@@ -4,49 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
-import torch
-from torch import nn
-
 from compression.errors import UnknownTaskError
+from compression.spec import TaskSpec
+from compression.tasks.contract import Task
 
 ENTRY_POINT_GROUP = "squeezelab.tasks"
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DataSplits:
-    """Train / validation / test tensors; inputs are float32, labels int64."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor
-    y_val: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-
-
-@dataclass(frozen=True)
-class Task:
-    """A model factory and its data set.
-
-    build_model: returns a freshly initialised dense model (seed torch before calling).
-    load_data: split seed -> deterministic splits; the same seed always gives the same split.
-    input_shape: one sample's shape, without the batch dimension.
-    classifier: module name of the final layer, whose outputs are never pruned away.
-    """
-
-    name: str
-    description: str
-    build_model: Callable[[], nn.Module]
-    load_data: Callable[[int], DataSplits]
-    input_shape: tuple[int, ...]
-    num_classes: int
-    classifier: str
-    tags: tuple[str, ...] = field(default=())
 
 
 _registry: dict[str, Task] = {}
@@ -92,3 +57,13 @@ def list_tasks() -> list[Task]:
     """All registered tasks, by name."""
     _ensure_loaded()
     return [_registry[n] for n in sorted(_registry)]
+
+
+def resolve_task(ref: str | TaskSpec) -> Task:
+    """The task a spec names: a registered one by name, or an inline one built from its
+    sources (``compression.tasks.sources``)."""
+    if isinstance(ref, str):
+        return get_task(ref)
+    from compression.tasks.sources import task_from_spec
+
+    return task_from_spec(ref)

@@ -80,7 +80,7 @@ def test_a_summary_the_api_refuses_fails_the_run_once(
 
     def diverged(*args: Any, **kwargs: Any) -> RunResult:
         result = real(*args, **kwargs)
-        result.summary["accuracy"] = float("nan")  # what a diverged run could report
+        result.summary.accuracy = float("nan")  # what a diverged run could report
         return result
 
     monkeypatch.setattr(workers.execute, "execute_run", diverged)

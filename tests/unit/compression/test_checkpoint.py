@@ -77,11 +77,11 @@ def assert_resumes_exactly(config: RunConfig, tmp_path: Path, baseline: Path | N
     assert min(step for _, step in second) == resumed_from.step
     for key, value in {**first, **second}.items():
         assert value == pytest.approx(whole[key], rel=1e-5, abs=1e-6), key
-    assert finished.summary["accuracy"] == result.summary["accuracy"]
+    assert finished.summary.to_json()["accuracy"] == result.summary.to_json()["accuracy"]
     a, b = load_state(result.weights), load_state(finished.weights)
     assert a.keys() == b.keys()
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
-    return finished.summary
+    return finished.summary.to_json()
 
 
 def test_baseline_resumes_mid_training(tmp_path: Path) -> None:
@@ -104,7 +104,7 @@ def test_channel_pruned_checkpoint_resumes_at_its_width(baseline: RunResult,
                                    "epochs_per_step": 1},
                       "finetune": {"epochs": 1, "optimizer": {"lr": 1e-3}}})[1]
     summary = assert_resumes_exactly(config, tmp_path, baseline.weights, kill_after=1)
-    assert summary["params_total"] < baseline.summary["params_total"] * 0.6
+    assert summary["params_total"] < baseline.summary.to_json()["params_total"] * 0.6
 
 
 def test_nm_resumes_with_the_same_pattern(baseline: RunResult, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from compression.measure import load_state
 from compression.runner import RunResult, compress_model, execute_run, planned_steps
 from compression.spec import RunConfig, expand, parse_spec
 from compression.tasks import get_task
+from compression.workload import Workload
 
 pytestmark = pytest.mark.unit
 FAST_LATENCY = {"batch_sizes": [1, 8], "warmup": 1, "repeats": 3, "runtimes": ["torch"]}
@@ -37,7 +38,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
 
 
 def test_baseline_trains_measures_and_saves(baseline: RunResult) -> None:
-    s = baseline.summary
+    s = baseline.summary.to_json()
     assert s["accuracy"] > 0.85 and s["accuracy_drop"] == 0.0
     assert s["sparsity"] == 0.0 and s["params_nonzero"] == s["params_total"]
     assert s["speedup"]["torch"] == {"1": 1.0, "8": 1.0}
@@ -55,8 +56,8 @@ def test_one_shot_prune_keeps_masked_weights_zero_through_fine_tuning(
                          emit=lambda k, s, v: points.append((k, s, v)))
     actual = [v for k, _, v in points if k == "sparsity/actual"]
     assert actual and all(v == pytest.approx(0.8, abs=1e-3) for v in actual)
-    assert result.summary["sparsity"] == pytest.approx(0.8, abs=1e-3)
-    assert result.summary["pruning"]["achieved"] == pytest.approx(0.8, abs=1e-3)
+    assert result.summary.to_json()["sparsity"] == pytest.approx(0.8, abs=1e-3)
+    assert result.summary.to_json()["pruning"]["achieved"] == pytest.approx(0.8, abs=1e-3)
     weights = load_state(result.weights)["fc1.weight"]
     assert float((weights == 0).float().mean()) == pytest.approx(0.8, abs=1e-3)
 
@@ -68,7 +69,7 @@ def test_distillation_changes_the_student(baseline: RunResult) -> None:
     plain = configs(recipe)[1]
     distilled = configs({**recipe, "distill": {"temperature": 4.0, "alpha": 0.9}})[1]
     task = get_task("digits-mlp")
-    data = task.load_data(0)
+    work = Workload(task)
     dense = task.build_model()
     from compression.measure import load_into
 
@@ -76,7 +77,7 @@ def test_distillation_changes_the_student(baseline: RunResult) -> None:
     models = []
     for config in (plain, distilled):
         assert config.recipe is not None
-        model, _ = compress_model(config, config.recipe, task, data, dense, emit=lambda *a: None)
+        model, _ = compress_model(config, config.recipe, work, dense, emit=lambda *a: None)
         models.append(model.state_dict()["fc2.weight"])
     assert not torch.allclose(models[0], models[1])
 

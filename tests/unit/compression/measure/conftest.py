@@ -108,3 +108,4 @@ def shrink() -> Callable[[ConvNet, Sequence[int], Sequence[int]], ConvNet]:
 def new_convnet() -> Callable[[], ConvNet]:
     """Builds a fresh dense ConvNet (different weights from the ``convnet`` fixture)."""
     return lambda: ConvNet()
+

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from measurehelpers import random_examples
 from torch import nn
 
 from compression.measure.latency import (
@@ -65,7 +66,7 @@ def test_threads_pinned_then_restored() -> None:
     before = torch.get_num_threads()
     wanted = 2 if before == 1 else 1
     spec = LatencySpec(batch_sizes=[1, 3], warmup=1, repeats=3, threads=wanted, runtimes=["torch"])
-    measure_latency({"probe": LatencySubject(probe)}, input_shape=(4,), spec=spec)
+    measure_latency({"probe": LatencySubject(probe)}, examples=random_examples(4), spec=spec)
     assert probe.seen == {(wanted, True, False)}  # pinned, inference mode, eval
     assert torch.get_num_threads() == before
     assert probe.training  # the caller's mode is restored
@@ -78,7 +79,7 @@ def test_measures_every_subject_runtime_and_batch(tmp_path: Path, mlp: nn.Module
         onnx = export_onnx(model, torch.randn(2, 1, 8, 8), tmp_path / f"{name}.onnx")
         subjects[name] = LatencySubject(model, onnx)
     spec = LatencySpec(batch_sizes=[1, 16], warmup=2, repeats=5, threads=1)
-    result = measure_latency(subjects, input_shape=(1, 8, 8), spec=spec)
+    result = measure_latency(subjects, examples=random_examples(1, 8, 8), spec=spec)
     assert set(result) == {"dense", "small"}
     for per_runtime in result.values():
         assert set(per_runtime) == {"torch", "onnxruntime"}
@@ -92,4 +93,5 @@ def test_measures_every_subject_runtime_and_batch(tmp_path: Path, mlp: nn.Module
 def test_onnxruntime_needs_an_onnx_file(mlp: nn.Module) -> None:
     spec = LatencySpec(warmup=0, repeats=3, runtimes=["torch", "onnxruntime"])
     with pytest.raises(ValueError, match="ONNX"):
-        measure_latency({"dense": LatencySubject(mlp)}, input_shape=(1, 8, 8), spec=spec)
+        measure_latency({"dense": LatencySubject(mlp)}, examples=random_examples(1, 8, 8),
+                        spec=spec)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import torch
+from measurehelpers import random_examples
 from torch import nn
 
 from compression.measure.report import measure_model
@@ -38,7 +39,7 @@ def _figures(summary: dict[str, object], key: str) -> dict[str, Any]:
 def test_compressed_model(tmp_path: Path, mlp: nn.Module, sparse_mlp: nn.Module) -> None:
     out = tmp_path / "run"
     result = measure_model(
-        sparse_mlp, dense_model=mlp, prunable=PRUNABLE, input_shape=(1, 8, 8),
+        sparse_mlp, dense_model=mlp, prunable=PRUNABLE, examples=random_examples(1, 8, 8),
         latency=_spec("torch", "onnxruntime"), out_dir=out,
     )
     summary = result.summary
@@ -69,7 +70,7 @@ def test_compressed_model(tmp_path: Path, mlp: nn.Module, sparse_mlp: nn.Module)
 
 def test_baseline_is_measured_once(tmp_path: Path, mlp: nn.Module) -> None:
     result = measure_model(
-        mlp, dense_model=mlp, prunable=PRUNABLE, input_shape=(1, 8, 8),
+        mlp, dense_model=mlp, prunable=PRUNABLE, examples=random_examples(1, 8, 8),
         latency=_spec("torch"), out_dir=tmp_path,
     )
     summary = result.summary

@@ -62,7 +62,7 @@ def test_unstructured_table_shows_heavier_pruning_hurting(trained: Trained) -> N
                               granularity="unstructured", example_inputs=x[:2],
                               classifier="classifier")
 
-    assert table.dense_accuracy == dense and table.levels == LEVELS
+    assert table.dense_value == dense and table.levels == LEVELS
     assert list(table.layers) == ["fc1", "fc2", "classifier"]
     assert all(len(row) == len(LEVELS) and row[0] == dense for row in table.layers.values())
     hurt = [name for name, row in table.layers.items() if row[0] > row[-1] + 0.1]
@@ -70,7 +70,8 @@ def test_unstructured_table_shows_heavier_pruning_hurting(trained: Trained) -> N
     # The original model is untouched.
     assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
     assert json.loads(json.dumps(table.to_dict())) == {
-        "levels": LEVELS, "layers": table.layers, "dense_accuracy": dense}
+        "levels": LEVELS, "layers": table.layers, "dense_value": dense, "metric": "accuracy",
+        "goal": "max", "dense_accuracy": dense}
 
 
 def test_channel_table_skips_the_classifier_and_leaves_the_model_whole(trained: Trained) -> None:
@@ -81,7 +82,7 @@ def test_channel_table_skips_the_classifier_and_leaves_the_model_whole(trained: 
                               classifier="classifier", exclude=["fc2"])
     assert list(table.layers) == ["fc1"]
     row = table.layers["fc1"]
-    assert row[0] == table.dense_accuracy and row[0] > row[-1]
+    assert row[0] == table.dense_value and row[0] > row[-1]
     assert [p.shape for p in model.parameters()] == shapes
 
 

@@ -14,7 +14,7 @@ from compression.errors import ArtifactFormatError, UnsupportedRecipeError
 from compression.measure import dense_fp32_bytes, export_onnx
 from compression.quantization import (
     Int8Settings,
-    OnnxClassifier,
+    OnnxModel,
     calibration_batches,
     int8_weights,
     settings_for,
@@ -50,7 +50,7 @@ def test_gemm_rewritten_as_matmul_computes_the_same(tmp_path: Path) -> None:
     assert "Gemm" not in {n.op_type for n in model.graph.node}
     onnx.save(model, str(tmp_path / "r.onnx"))
     x = torch.randn(5, 64)
-    assert torch.allclose(OnnxClassifier(path)(x), OnnxClassifier(tmp_path / "r.onnx")(x),
+    assert torch.allclose(OnnxModel(path)(x), OnnxModel(tmp_path / "r.onnx")(x),
                           atol=1e-5)
 
 
@@ -76,7 +76,7 @@ def test_int8_model_is_close_small_and_keeps_zeros(mode: str, tmp_path: Path) ->
         assert np.all(q[layer.weight.detach().numpy() == 0] == 0)
         assert (q == 0).mean() >= 0.5
     assert out.stat().st_size <= 0.30 * dense_fp32_bytes(model)
-    reference, int8 = model(x), OnnxClassifier(out)(x)
+    reference, int8 = model(x), OnnxModel(out)(x)
     assert (reference.argmax(1) == int8.argmax(1)).float().mean() > 0.95
     assert not torch.equal(reference, int8)  # it really is a different (int8) computation
 
@@ -91,7 +91,7 @@ def test_static_cnn_quantizes_convs(tmp_path: Path) -> None:
     shapes = {w.shape for w in int8_weights(out).values()}
     assert (32, 1, 3, 3) in shapes and (64, 32, 3, 3) in shapes
     assert out.stat().st_size <= 0.30 * dense_fp32_bytes(model)
-    assert (model(x).argmax(1) == OnnxClassifier(out)(x).argmax(1)).float().mean() > 0.9
+    assert (model(x).argmax(1) == OnnxModel(out)(x).argmax(1)).float().mean() > 0.9
 
 
 def test_backends_and_bad_files_raise_typed_errors(tmp_path: Path) -> None:
@@ -101,7 +101,7 @@ def test_backends_and_bad_files_raise_typed_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not a model")
     with pytest.raises(ArtifactFormatError):
-        OnnxClassifier(bad)
+        OnnxModel(bad)
 
 
 def test_calibration_batches_are_seeded() -> None:

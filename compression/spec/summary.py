@@ -1,0 +1,97 @@
+"""The run summary: the contract between the engine, the API, the SDK and the dashboard.
+
+The engine builds a ``RunSummary``; a worker posts it; the API validates what it receives
+with the same model and stores it as JSON; the SDK reads it back with it; the dashboard's
+TypeScript types are generated from the API's OpenAPI document, which this model feeds.
+
+Every figure is measured on the worker that ran the job. The primary metric (``metric``) is
+the one the sweep is judged by; ``accuracy``, ``baseline_accuracy`` and ``accuracy_drop``
+are kept as well whenever accuracy is among the task's metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from compression.spec.metrics import Goal, metric_drop
+
+Latency = dict[str, dict[str, dict[str, float]]]  # runtime -> batch size -> {"p50", "p90"}
+
+
+def _non_finite(value: Any, path: str) -> Iterator[str]:
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, f"{path}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, f"{path}/{index}")
+
+
+class PrimaryMetric(BaseModel):
+    """The primary metric of a run: its value, the dense baseline's, and the drop.
+
+    drop: how much worse than the baseline, in the metric's units; positive is worse whatever
+    the goal (baseline − value for "max", value − baseline for "min").
+    """
+
+    model_config = ConfigDict(allow_inf_nan=False, frozen=True)
+
+    name: str = Field(examples=["accuracy"])
+    goal: Goal
+    value: float
+    baseline: float
+    drop: float
+
+    @classmethod
+    def of(cls, name: str, goal: Goal, value: float, baseline: float) -> PrimaryMetric:
+        return cls(name=name, goal=goal, value=value, baseline=baseline,
+                   drop=metric_drop(goal, baseline, value))
+
+
+class RunSummary(BaseModel):
+    """The final figures of a run; further blocks (``pruning``, ``quantization``,
+    ``sensitivity``) are kept as they come.
+
+    NaN and infinities are refused everywhere in it, extra keys included: JSON has no such
+    numbers, PostgreSQL's jsonb rejects them and SQLite's JSON functions fail on them.
+    """
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    metric: PrimaryMetric | None = None
+    metrics: dict[str, float] | None = Field(
+        default=None, description="every metric of the task, on the test split",
+        examples=[{"accuracy": 0.971, "macro_f1": 0.969}])
+    baseline_metrics: dict[str, float] | None = None
+    accuracy: float | None = Field(default=None, examples=[0.971])
+    baseline_accuracy: float | None = None
+    accuracy_drop: float | None = None
+    sparsity: float | None = None
+    layer_sparsity: dict[str, float] | None = None
+    params_total: int | None = None
+    params_nonzero: int | None = None
+    size_bytes: dict[str, int] | None = Field(default=None,
+                                              examples=[{"dense_fp32": 1064000, "stored": 212000}])
+    macs: dict[str, int] | None = None
+    latency_ms: Latency | None = Field(
+        default=None, examples=[{"torch": {"64": {"p50": 0.41, "p90": 0.47}}}])
+    speedup: dict[str, dict[str, float]] | None = None
+    hardware: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _finite_extras(self) -> RunSummary:
+        free = {**(self.model_extra or {}), "hardware": self.hardware}
+        bad = [path for key, value in free.items() for path in _non_finite(value, key)]
+        if bad:
+            raise ValueError(f"not a finite number at {', '.join(bad[:5])}")
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as stored and posted: JSON types, absent fields left out."""
+        return self.model_dump(mode="json", exclude_none=True)
