@@ -26,6 +26,7 @@ from api.routes import (
     sweeps,
     tokens,
     triggers,
+    uploads,
     webhooks,
     workers,
 )
@@ -83,13 +84,14 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
     app.state.request_metrics = RequestMetrics()
 
     def body_limit(path: str) -> int:
-        return settings.max_artifact_bytes if "/artifacts/" in path else settings.max_body_bytes
+        large = "/artifacts/" in path or path.rstrip("/") == "/api/v1/uploads"
+        return settings.max_artifact_bytes if large else settings.max_body_bytes
 
     app.add_middleware(RequestContextMiddleware, limit_for=body_limit,
                        metrics=app.state.request_metrics)
     install_problem_handlers(app)
-    for module in (health, sweeps, runs, metrics, artifacts, workers, events, tokens, triggers,
-                   webhooks):
+    for module in (health, sweeps, runs, metrics, artifacts, uploads, workers, events, tokens,
+                   triggers, webhooks):
         app.include_router(module.router)
     install_openapi(app)
     # Last: the dashboard's catch-all route must not shadow any API route.

@@ -152,6 +152,17 @@ class Artifact(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Upload(Base):
+    """A file a user uploaded for sweeps to name (pretrained weights), stored by its sha256."""
+
+    __tablename__ = "uploads"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Worker(Base):
     __tablename__ = "workers"
 

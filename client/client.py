@@ -30,6 +30,7 @@ from client.models import (
     TokenCreated,
     Trigger,
     TriggerCreated,
+    Upload,
     Worker,
 )
 from client.transport import CHUNK, RetryPolicy, Transport
@@ -222,6 +223,34 @@ class Client:
         """Stream an artifact to ``dest`` (replaced only once complete and sha256-checked)."""
         target = Path(dest)
         self.transport.download(f"/api/v1/runs/{run_id}/artifacts/{name}", target)
+        return target
+
+    # -- uploads (pretrained weights) ----------------------------------------------------
+
+    def upload_file(self, path: str | os.PathLike[str], name: str | None = None) -> Upload:
+        """Upload a file (e.g. pretrained weights); a spec names it as ``upload.ref``.
+
+        Uploads are stored by the sha256 of their bytes, so uploading a file again is cheap
+        on the server and returns the same ref.
+        """
+        source = Path(path)
+        size = source.stat().st_size
+        return self._call(Upload, "POST", "/uploads", idempotent=True,
+                          params={"name": name or source.name},
+                          content=lambda: _read_chunks(source),
+                          headers={"Content-Type": "application/octet-stream",
+                                   "Content-Length": str(size)})
+
+    def list_uploads(self, limit: int = 100) -> list[Upload]:
+        body = self._json("GET", "/uploads", idempotent=True, params={"limit": limit})
+        return [Upload.model_validate(u) for u in body["items"]]
+
+    def download_upload(self, ref: str, dest: str | os.PathLike[str]) -> Path:
+        """Stream the upload ``ref`` (``upload:<sha256>`` or the sha256) to ``dest``,
+        checked against its sha256."""
+        sha256 = ref.removeprefix("upload:")
+        target = Path(dest)
+        self.transport.download(f"/api/v1/uploads/{sha256}", target)
         return target
 
     # -- workers and tokens ------------------------------------------------------------

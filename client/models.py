@@ -8,6 +8,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from compression.spec.summary import RunSummary
+
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 T = TypeVar("T")
 
@@ -71,6 +73,10 @@ class GateBest(_Model):
     recipe: str
     run_ids: list[int]
     seeds: int
+    metric: str | None = None
+    metric_goal: Literal["max", "min"] | None = None
+    metric_value: float | None = None
+    metric_drop: float | None = None
     accuracy: float | None = None
     accuracy_drop: float | None = None
     speedup: float | None = None
@@ -149,7 +155,7 @@ class Run(_Model):
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
     cancel_requested: bool = False
-    summary: dict[str, Any] | None = None
+    summary: RunSummary | None = None
     error: dict[str, Any] | None = None
     created_at: datetime
     started_at: datetime | None = None
@@ -190,6 +196,16 @@ class Artifact(_Model):
     name: str
     size: int
     sha256: str
+    created_at: datetime
+
+
+class Upload(_Model):
+    """A file stored by the API; put ``ref`` in a spec (``baseline: {weights: <ref>}``)."""
+
+    ref: str
+    sha256: str
+    name: str
+    size: int
     created_at: datetime
 
 

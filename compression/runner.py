@@ -17,6 +17,7 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 
+from compression.batches import forward_logits, model_device, to_device
 from compression.checkpoint import TrainState
 from compression.errors import (
     CompressionError,
@@ -172,6 +173,24 @@ def _run_compress(config: RunConfig, recipe: RecipeSpec, work: Workload, dense: 
                    extra)
 
 
+def verify_runs(model: nn.Module, work: Workload, change: str) -> None:
+    """A forward pass on a real batch after a structural change; a model that no longer runs
+    fails the run with the reason (no other attempt would do better)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            forward_logits(model, to_device(work.example(2), model_device(model)))
+    except Exception as exc:
+        text = str(exc).strip().splitlines()
+        raise InvalidResultError(
+            f"the model no longer runs after {change}: {type(exc).__name__}: "
+            f"{text[0] if text else ''}. Attention layers need head-aware pruning, which this "
+            "engine lacks: leave them out (prune: {exclude: ['*.attention.*']})") from None
+    finally:
+        model.train(was_training)
+
+
 def classifier_of(task: Task, model: nn.Module, work: Workload) -> str:
     """The task's output layer: named by the task, or found by a forward pass."""
     return task.classifier or output_layer(model, work.example(2))
@@ -209,6 +228,8 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, work: Workload,
         if pruner is None or target is None:
             return False
         changed = pruner.prune_to(target)
+        if changed:
+            verify_runs(model, work, f"channel pruning to {target:g}")
         pruned_to = max(pruned_to, target)
         emit("sparsity/target", step, target)
         emit("sparsity/actual", step, pruner.actual())

@@ -9,11 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from client.models import Run, Sweep
-from squeezelab.tables import NONE, summary_cells
+from squeezelab.tables import (
+    NONE,
+    SUMMARY_HEADERS,
+    metric_headers,
+    metric_name,
+    summary_cells,
+)
 
-HEAD = ("run", "status", "accuracy", "drop pt", "sparsity", "stored", "p50 ms", "speedup", "on")
 _UNITS = {"max_accuracy_drop": ("{:.2f} pt", 100, "≤"), "min_speedup": ("{:.2f}×", 1, "≥"),
-          "max_stored_size": ("{:,.0f} B", 1, "≤")}
+          "max_stored_size": ("{:,.0f} B", 1, "≤"), "max_metric_drop": ("{:.4g}", 1, "≤")}
 
 
 def md(text: object) -> str:
@@ -58,9 +63,11 @@ def gate_rows(sweep: Sweep) -> list[str]:
 
 
 def run_rows(runs: Sequence[Run]) -> list[str]:
-    lines = ["| " + " | ".join(HEAD) + " |", "|---|---|" + "---:|" * 6 + "---|"]
+    metric = metric_name(r.summary for r in runs)
+    head = ("run", "status", *metric_headers(metric), *SUMMARY_HEADERS)
+    lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * 6 + "---|"]
     for run in runs:
-        cells = summary_cells(run.summary) if run.summary else [NONE] * 7
+        cells = summary_cells(run.summary, metric) if run.summary else [NONE] * 7
         lines.append("| " + " | ".join([md(run.name), run.status, *map(md, cells)]) + " |")
     return lines
 

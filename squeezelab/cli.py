@@ -68,6 +68,7 @@ def tasks(
 
 
 app.command("submit")(remote_cmd.submit)
+app.command("upload")(remote_cmd.upload)
 app.command("status")(remote_cmd.status)
 app.command("runs")(remote_cmd.runs)
 app.command("cancel")(remote_cmd.cancel)

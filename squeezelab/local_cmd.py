@@ -22,9 +22,10 @@ from rich.table import Table
 from compression.errors import CompressionError, InvalidSpecError
 from compression.local import RunRecord, run_local_sweep
 from compression.runner import planned_steps
-from compression.spec import RunConfig, load_spec_text
+from compression.spec import RunConfig, RunSummary, load_spec_text
 from compression.tasks import Task, list_tasks, resolve_task
 from compression.tasks.check import check_task
+from squeezelab.tables import SUMMARY_HEADERS, metric_headers, metric_name, summary_cells
 
 console = Console(stderr=True)
 
@@ -53,47 +54,25 @@ class _Bars:
         self.progress.update(task_id, completed=total, description=f"{mark} {escape(record.name)}")
 
 
-def _fmt_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
-
-
-def _latency(summary: dict[str, Any]) -> tuple[str, str, str]:
-    """p50, speedup and where (runtime, batch): the largest batch of the first runtime."""
-    latency: dict[str, dict[str, dict[str, float]]] = summary.get("latency_ms", {})
-    if not latency:
-        return "–", "–", ""
-    runtime = next(iter(latency))
-    batch = max(latency[runtime], key=int)
-    p50 = latency[runtime][batch]["p50"]
-    speed = summary.get("speedup", {}).get(runtime, {}).get(batch)
-    ort = "ORT" if runtime == "onnxruntime" else runtime
-    return f"{p50:.3f}", "–" if speed is None else f"{speed:.2f}×", f"{ort} b{batch}"
-
-
 def results_table(runs: list[dict[str, Any]]) -> Table:
-    """The final table: run, accuracy, drop, sparsity, stored size, p50 latency, speedup."""
+    """The final table: run, the primary metric and its drop, sparsity, stored size, p50
+    latency, speedup. A failed run's row says why (folded, so the columns keep their room)."""
     table = Table(title="squeezelab local: results")
-    columns = ("run", "accuracy", "drop pt", "sparsity", "stored", "p50 ms", "speedup", "on")
+    summaries = [RunSummary.model_validate(r["summary"]) if r.get("summary") else None
+                 for r in runs]
+    metric = metric_name(summaries)
     longest = max((len(r["name"]) for r in runs), default=10)
     table.add_column("run", min_width=min(longest + 2, 32), overflow="fold")
-    for col in columns[1:]:
+    for col in (*metric_headers(metric), *SUMMARY_HEADERS):
         table.add_column(col, justify="left" if col == "on" else "right", no_wrap=True)
-    for run in runs:
-        s = run.get("summary") or {}
-        if not s:
+    for run, summary in zip(runs, summaries, strict=True):
+        if summary is None:
             message = (run.get("error") or {}).get("message", "")
-            table.add_row(f"[red]✗ {escape(run['name'])}[/]",
-                          f"[red]{run['status']}: {escape(message[:60])}[/]",
-                          "", "", "", "", "", "")
+            table.add_row(f"[red]✗ {escape(run['name'])}[/]", f"[red]{run['status']}[/]",
+                          *[""] * 6)
+            table.add_row(f"  [red]{escape(message[:300])}[/]", *[""] * 7)
             continue
-        p50, speed, where = _latency(s)
-        table.add_row(f"[green]✓[/] {escape(run['name'])}", f"{100 * s['accuracy']:.2f}%",
-                      f"{100 * s['accuracy_drop']:+.2f}", f"{100 * s['sparsity']:.1f}%",
-                      _fmt_bytes(s["size_bytes"]["stored"]), p50, speed, where)
+        table.add_row(f"[green]✓[/] {escape(run['name'])}", *summary_cells(summary, metric))
     return table
 
 

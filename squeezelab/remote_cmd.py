@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from itertools import islice
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.markup import escape
 
 from client import Client
-from client.models import Run, Sweep
+from client.models import Run, Sweep, Upload
 from squeezelab.remote import api_errors, err, out, remote
 from squeezelab.tables import counts_line, error_lines, gates_lines, runs_table, sweep_header
 from squeezelab.watch import POLL_S, watch
@@ -29,6 +30,12 @@ IntervalOpt = Annotated[float, typer.Option("--interval", min=0.05,
 SweepArg = Annotated[int, typer.Argument(min=1, help="The sweep id.", show_default=False)]
 
 
+WeightsOpt = Annotated[Path | None, typer.Option(
+    "--weights", exists=True, dir_okay=False, readable=True,
+    help="Pretrained baseline weights (safetensors or a PyTorch state dict): uploaded, and "
+         "named as the spec's baseline.weights (the baseline is then evaluated, not trained).")]
+
+
 def submit(
     ctx: typer.Context,
     spec: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
@@ -36,11 +43,15 @@ def submit(
     wait: WaitOpt = False,
     source: Annotated[str, typer.Option(help="Recorded as the sweep's source.")] = "cli",
     interval: IntervalOpt = POLL_S,
+    weights: WeightsOpt = None,
 ) -> None:
     """Submit a sweep spec to the API; with --wait, follow it to the end."""
     api = remote(ctx)
     with api_errors(api.api_url), api.client() as client:
-        created = client.submit_sweep(spec, source=source)
+        body: Path | dict[str, Any] = spec
+        if weights is not None:
+            body = with_weights(spec, _upload(client, weights).ref)
+        created = client.submit_sweep(body, source=source)
         baselines = len(created.baseline_run_ids)
         err.print(f"submitted sweep [bold]{created.id}[/] {escape(created.name)}: "
                   f"{len(created.run_ids)} runs ({baselines} baseline"
@@ -50,6 +61,35 @@ def submit(
             out.print(created.id)  # stdout holds the id alone, for scripts
             return
         raise typer.Exit(_wait(client, created.id, interval))
+
+
+def _upload(client: Client, path: Path, name: str | None = None) -> Upload:
+    size = path.stat().st_size
+    with err.status(f"uploading {escape(path.name)} ({size / 2**20:.1f} MiB)"):
+        uploaded = client.upload_file(path, name=name)
+    err.print(f"uploaded {escape(uploaded.name)} ({uploaded.size:,} bytes): {uploaded.ref}")
+    return uploaded
+
+
+def with_weights(spec: Path, ref: str) -> dict[str, Any]:
+    """The spec in ``spec`` with ``baseline.weights`` set to ``ref`` (epochs left out)."""
+    data = yaml.safe_load(spec.read_text())
+    if not isinstance(data, dict):
+        raise typer.BadParameter("the spec must be a mapping", param_hint="SPEC")
+    baseline = {k: v for k, v in dict(data.get("baseline") or {}).items() if k != "epochs"}
+    return {**data, "baseline": {**baseline, "weights": ref}}
+
+
+def upload(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="The file, e.g. pretrained weights.")],
+    name: Annotated[str | None, typer.Option(help="Stored name (default: the file's).")] = None,
+) -> None:
+    """Upload a file; prints the ref a spec names it by (baseline: {weights: <ref>})."""
+    api = remote(ctx)
+    with api_errors(api.api_url), api.client() as client:
+        out.print(_upload(client, path, name).ref)  # stdout holds the ref alone, for scripts
 
 
 def status(ctx: typer.Context, sweep: SweepArg, wait: WaitOpt = False,

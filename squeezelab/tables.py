@@ -7,13 +7,14 @@ run has no latency, an older worker may not report a field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
 
 from client.models import GateResult, Run, Sweep, Token
+from compression.spec.summary import RunSummary
 
 STATUS_STYLE = {"queued": "dim", "running": "cyan", "succeeded": "green", "failed": "red",
                 "cancelled": "yellow"}
@@ -42,35 +43,66 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _pct(value: Any, fmt: str, suffix: str = "") -> str:
-    """A fraction as percent (or percentage points), ``–`` when it is not a number."""
-    number = _number(value)
-    return NONE if number is None else format(100 * number, fmt) + suffix
+def is_fraction(metric: str) -> bool:
+    """Metrics that are fractions, shown as percent (and their drops in points)."""
+    return metric in ("accuracy", "macro_f1") or (metric.startswith("top")
+                                                   and metric.endswith("_accuracy"))
 
 
-def latency_cells(summary: Mapping[str, Any]) -> tuple[str, str, str]:
+def metric_name(summaries: Iterable[RunSummary | None]) -> str:
+    """The primary metric of a sweep's runs (accuracy when no summary names one)."""
+    for summary in summaries:
+        if summary is not None and summary.metric is not None:
+            return summary.metric.name
+    return "accuracy"
+
+
+def metric_headers(metric: str) -> tuple[str, str]:
+    """The two column headers of the primary metric: its value and its drop."""
+    return metric, ("drop pt" if is_fraction(metric) else "drop")
+
+
+def metric_cells(summary: RunSummary, metric: str) -> tuple[str, str]:
+    """The primary metric's value and drop (how much worse than the baseline)."""
+    value: float | None
+    drop: float | None
+    if summary.metric is not None and summary.metric.name == metric:
+        value, drop = summary.metric.value, summary.metric.drop
+    elif metric == "accuracy":
+        value, drop = summary.accuracy, summary.accuracy_drop
+    else:
+        value, drop = (summary.metrics or {}).get(metric), None
+    if is_fraction(metric):
+        return (NONE if value is None else f"{100 * value:.2f}%",
+                NONE if drop is None else f"{100 * drop:+.2f}")
+    return (NONE if value is None else f"{value:.4g}",
+            NONE if drop is None else f"{drop:+.4g}")
+
+
+def latency_cells(summary: RunSummary) -> tuple[str, str, str]:
     """p50 ms, speedup and where it was measured: the largest batch of the first runtime."""
-    latency = summary.get("latency_ms")
-    if not isinstance(latency, dict) or not latency:
+    latency = summary.latency_ms
+    if not latency:
         return NONE, NONE, ""
     runtime, by_batch = next(iter(latency.items()))
-    if not isinstance(by_batch, dict) or not by_batch:
+    if not by_batch:
         return NONE, NONE, ""
     batch = max(by_batch, key=lambda b: int(b) if str(b).isdigit() else -1)
     p50 = _number((by_batch[batch] or {}).get("p50"))
-    speedups = summary.get("speedup") or {}
-    speed = _number((speedups.get(runtime) or {}).get(batch))
+    speed = _number(((summary.speedup or {}).get(runtime) or {}).get(batch))
     where = f"{'ORT' if runtime == 'onnxruntime' else runtime} b{batch}"
     return (NONE if p50 is None else f"{p50:.3f}",
             NONE if speed is None else f"{speed:.2f}×", escape(where))
 
 
-def summary_cells(summary: Mapping[str, Any]) -> list[str]:
-    """accuracy, drop (points), sparsity, stored size, p50, speedup, where."""
-    stored = _number((summary.get("size_bytes") or {}).get("stored"))
-    return [_pct(summary.get("accuracy"), ".2f", "%"),
-            _pct(summary.get("accuracy_drop"), "+.2f"),
-            _pct(summary.get("sparsity"), ".1f", "%"),
+SUMMARY_HEADERS = ("sparsity", "stored", "p50 ms", "speedup", "on")
+
+
+def summary_cells(summary: RunSummary, metric: str = "accuracy") -> list[str]:
+    """metric, drop, sparsity, stored size, p50, speedup, where."""
+    stored = (summary.size_bytes or {}).get("stored")
+    return [*metric_cells(summary, metric),
+            NONE if summary.sparsity is None else f"{100 * summary.sparsity:.1f}%",
             NONE if stored is None else fmt_bytes(stored), *latency_cells(summary)]
 
 
@@ -89,7 +121,8 @@ def runs_table(runs: Sequence[Run], *, title: str) -> Table:
     longest = max((len(r.name) for r in runs), default=10)
     table.add_column("run", min_width=min(longest, 40), overflow="fold")
     table.add_column("status", no_wrap=True)
-    for col in ("accuracy", "drop pt", "sparsity", "stored", "p50 ms", "speedup"):
+    metric = metric_name(r.summary for r in runs)
+    for col in (*metric_headers(metric), *SUMMARY_HEADERS[:-1]):
         table.add_column(col, justify="right", no_wrap=True)
     table.add_column("on", no_wrap=True)
     for run in runs:
@@ -98,7 +131,7 @@ def runs_table(runs: Sequence[Run], *, title: str) -> Table:
             status += f" (attempt {run.attempt})"
         if run.status == "queued" and run.depends_on_id is not None:
             status += f" [dim]after run {run.depends_on_id}[/]"
-        cells = summary_cells(run.summary) if run.summary else [""] * 7
+        cells = summary_cells(run.summary, metric) if run.summary else [""] * 7
         table.add_row(str(run.id), escape(run.name), status, *cells)
     return table
 
@@ -119,7 +152,9 @@ def counts_line(counts: Mapping[str, int]) -> str:
 def _gate_check(result: GateResult) -> str:
     """``max_accuracy_drop 0.30 pt (needs ≤ 1.00 pt)``, in the gate's unit."""
     value, threshold = result.value, result.threshold
-    if result.gate == "max_accuracy_drop":
+    if result.gate == "max_metric_drop":
+        shown, limit, op = (None if value is None else f"{value:.4g}", f"{threshold:.4g}", "≤")
+    elif result.gate == "max_accuracy_drop":
         shown, limit, op = (None if value is None else f"{100 * value:.2f} pt",
                             f"{100 * threshold:.2f} pt", "≤")
     elif result.gate == "min_speedup":

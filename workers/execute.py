@@ -100,6 +100,7 @@ class RunExecutor:
                 result = execute_run(
                     config, workdir=attempt.workdir, emit=buffer.log, baseline_weights=baseline,
                     should_stop=lease.stop_requested,
+                    resolve_weights=lambda ref: self._pretrained(attempt, ref),
                     checkpoints=Resumable(resume=resume,
                                           save=lambda s: self._checkpoint(attempt, buffer, s)))
                 for path in result.artifacts:
@@ -146,6 +147,16 @@ class RunExecutor:
             return None
         return self.client.download_artifact(base, WEIGHTS_FILE,
                                              attempt.workdir / "baseline.safetensors")
+
+    def _pretrained(self, attempt: Attempt, ref: str) -> Path:
+        """A pretrained baseline's weights: an upload, downloaded (sha256-checked), or a path
+        on this worker."""
+        if not ref.startswith("upload:"):
+            return Path(ref).expanduser()
+        try:
+            return self.client.download_upload(ref, attempt.workdir / "pretrained.weights")
+        except NotFoundError:
+            raise CompressionError(f"{ref} is not stored on the API (deleted?)") from None
 
     def _newest_checkpoint(self, attempt: Attempt) -> TrainState | None:
         if attempt.run.attempt <= 1:

@@ -51,6 +51,7 @@ def create(
     sha: Annotated[str | None, Query(pattern="^[0-9a-f]{7,64}$")] = None,
 ) -> SweepCreated | SweepPlan:
     if dry_run:
+        service.check_references(session, submitted.spec)
         runs = expand(submitted.spec)
         response.status_code = 200
         return SweepPlan(
@@ -107,7 +108,9 @@ def delete(sweep_id: IdPath, _: Writer, session: SessionDep, fx: EffectsDep) -> 
     return Response(status_code=204)
 
 
-@router.get("/{sweep_id}/pareto", summary="Accuracy-vs-cost Pareto front, seeds aggregated")
+@router.get("/{sweep_id}/pareto",
+            summary="Metric-vs-cost Pareto front, seeds aggregated (y: the primary metric is "
+                    "summary.metric.value)")
 def pareto(
     sweep_id: IdPath, _: Reader, session: SessionDep,
     x: Annotated[str, Query(max_length=200, examples=["summary.sparsity"])] = "summary.sparsity",

@@ -1,16 +1,16 @@
-"""Run request/response models and the run summary contract (design.md, "Run summary")."""
+"""Run request/response models. The run summary is ``compression.spec.summary.RunSummary``,
+the one model the engine, the API and the SDK share (design.md, "Run summary")."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 from pydantic.config import JsonDict
 
 from api.schemas.common import example
+from compression.spec.summary import RunSummary
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 WorkerId = Field(min_length=1, max_length=128, pattern=r"^[\w.:@\-]+$",
@@ -26,50 +26,6 @@ RUN_EXAMPLE: JsonDict = {
     "summary": {"accuracy": 0.968, "sparsity": 0.9}, "error": None,
     "created_at": "2026-11-23T12:00:00Z", "started_at": "2026-11-23T12:01:00Z",
     "ended_at": "2026-11-23T12:04:30Z"}
-
-
-def _non_finite(value: Any, path: str) -> Iterator[str]:
-    if isinstance(value, float) and not math.isfinite(value):
-        yield path
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _non_finite(item, f"{path}/{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _non_finite(item, f"{path}/{index}")
-
-
-class RunSummary(BaseModel):
-    """The final figures of a run; extra keys (e.g. a sensitivity table) are kept.
-
-    NaN and infinities are refused everywhere in it, extra keys included: JSON has no such
-    numbers, PostgreSQL's jsonb rejects them and SQLite's JSON functions fail on them.
-    """
-
-    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
-
-    accuracy: float | None = Field(default=None, examples=[0.971])
-    baseline_accuracy: float | None = None
-    accuracy_drop: float | None = None
-    sparsity: float | None = None
-    layer_sparsity: dict[str, float] | None = None
-    params_total: int | None = None
-    params_nonzero: int | None = None
-    size_bytes: dict[str, int] | None = Field(default=None,
-                                              examples=[{"dense_fp32": 1064000, "stored": 212000}])
-    macs: dict[str, int] | None = None
-    latency_ms: dict[str, dict[str, dict[str, float]]] | None = Field(
-        default=None, examples=[{"torch": {"64": {"p50": 0.41, "p90": 0.47}}}])
-    speedup: dict[str, dict[str, float]] | None = None
-    hardware: dict[str, Any] | None = None
-
-    @model_validator(mode="after")
-    def _finite_extras(self) -> RunSummary:
-        free = {**(self.model_extra or {}), "hardware": self.hardware}
-        bad = [path for key, value in free.items() for path in _non_finite(value, key)]
-        if bad:
-            raise ValueError(f"not a finite number at {', '.join(bad[:5])}")
-        return self
 
 
 class RunError(BaseModel):

@@ -19,6 +19,7 @@ GATE_RESULT_EXAMPLE: JsonDict = {
     "value": 0.003, "threshold": 0.01, "passed": True}
 GATE_BEST_EXAMPLE: JsonDict = {
     "variant": "agp[final_sparsity=0.9]", "recipe": "agp", "run_ids": [7, 8, 9], "seeds": 3,
+    "metric": "accuracy", "metric_goal": "max", "metric_value": 0.968, "metric_drop": 0.003,
     "accuracy": 0.968, "accuracy_drop": 0.003, "speedup": 2.1, "speedup_runtime": "onnxruntime",
     "speedup_batch": 64, "stored_bytes": 48213}
 GATES_EXAMPLE: JsonDict = {
@@ -79,7 +80,7 @@ class SweepCreated(BaseModel):
     run_ids: list[int] = Field(description="every run of the sweep, baselines first")
 
 
-GateName = Literal["max_accuracy_drop", "min_speedup", "max_stored_size"]
+GateName = Literal["max_metric_drop", "max_accuracy_drop", "min_speedup", "max_stored_size"]
 
 
 class GateResult(BaseModel):
@@ -105,6 +106,11 @@ class GateBest(BaseModel):
     recipe: str
     run_ids: list[int]
     seeds: int
+    metric: str | None = Field(default=None, description="the primary metric's name")
+    metric_goal: Literal["max", "min"] | None = None
+    metric_value: float | None = None
+    metric_drop: float | None = Field(default=None, description=(
+        "how much worse than the baseline, in the metric's units; positive is worse"))
     accuracy: float | None
     accuracy_drop: float | None = Field(description="fraction: baseline minus accuracy")
     speedup: float | None = Field(description="at the largest batch size, best runtime")

@@ -4,6 +4,9 @@ What is judged, and how:
 
 - The sweep's *succeeded compress runs*, grouped by variant (``run.variant``: the grid
   point without its seed); every figure of a variant is the mean over its seeds.
+- ``metric_drop``: ``summary.metric.drop``, how much worse than the baseline the primary
+  metric is, in its own units (positive is worse, whatever its goal). A summary without a
+  ``metric`` (written before it existed) counts accuracy as its metric.
 - ``accuracy_drop``: ``summary.accuracy_drop`` (fraction, baseline minus accuracy).
 - ``speedup``: from ``summary.speedup`` = {runtime: {batch_size: x}}, taken at the largest
   batch size the variant's runs measured (the throughput setting a deployment cares
@@ -13,7 +16,7 @@ What is judged, and how:
 - A variant passes when every gate the spec sets passes; a figure that is missing fails
   its gate. ``max_*`` gates pass at or below the threshold, ``min_speedup`` at or above.
 - *Best* variant: among the variants that pass every gate, the one with the lowest mean
-  accuracy drop, ties broken by the higher speedup, then the smaller size, then the name.
+  metric drop, ties broken by the higher speedup, then the smaller size, then the name.
   When none passes, the *closest*: the variant failing the fewest gates, then missing
   them by the least (the sum of each miss relative to its threshold), then as above.
 - ``apply_to: best``: the sweep passes when its best variant passes, that is when at least
@@ -83,6 +86,20 @@ def _speedup(runs: list[RunOutcome]) -> tuple[float | None, str | None, int | No
     return statistics.fmean(values), runtime, batch
 
 
+def _metric(summary: Mapping[str, Any]) -> tuple[str | None, str | None, float | None,
+                                                 float | None]:
+    """(name, goal, value, drop) of the primary metric; accuracy for older summaries."""
+    metric = summary.get("metric")
+    if isinstance(metric, Mapping) and isinstance(metric.get("name"), str):
+        goal = metric.get("goal")
+        return (metric["name"], goal if goal in ("max", "min") else None,
+                _number(metric.get("value")), _number(metric.get("drop")))
+    if _number(summary.get("accuracy")) is not None:
+        return ("accuracy", "max", _number(summary.get("accuracy")),
+                _number(summary.get("accuracy_drop")))
+    return None, None, None, None
+
+
 def _stored(summary: Mapping[str, Any]) -> float | None:
     sizes = summary.get("size_bytes")
     return _number(sizes.get("stored")) if isinstance(sizes, Mapping) else None
@@ -97,9 +114,12 @@ def variant_figures(runs: list[RunOutcome]) -> list[GateBest]:
     for variant, members in sorted(groups.items()):
         speedup, runtime, batch = _speedup(members)
         stored = _mean(_stored(m.summary) for m in members)
+        metrics = [_metric(m.summary) for m in members]
         figures.append(GateBest(
             variant=variant, recipe=members[0].recipe,
             run_ids=sorted(m.run_id for m in members), seeds=len(members),
+            metric=metrics[0][0], metric_goal=metrics[0][1],
+            metric_value=_mean(m[2] for m in metrics), metric_drop=_mean(m[3] for m in metrics),
             accuracy=_mean(_number(m.summary.get("accuracy")) for m in members),
             accuracy_drop=_mean(_number(m.summary.get("accuracy_drop")) for m in members),
             speedup=speedup, speedup_runtime=runtime, speedup_batch=batch,
@@ -110,6 +130,8 @@ def variant_figures(runs: list[RunOutcome]) -> list[GateBest]:
 def _checks(gates: GatesSpec) -> list[tuple[GateName, float, int]]:
     """(gate, threshold, direction): +1 means the value must not exceed the threshold."""
     checks: list[tuple[GateName, float, int]] = []
+    if gates.max_metric_drop is not None:
+        checks.append(("max_metric_drop", gates.max_metric_drop, 1))
     if gates.max_accuracy_drop is not None:
         checks.append(("max_accuracy_drop", gates.max_accuracy_drop, 1))
     if gates.min_speedup is not None:
@@ -120,6 +142,8 @@ def _checks(gates: GatesSpec) -> list[tuple[GateName, float, int]]:
 
 
 def _value(figures: GateBest, gate: GateName) -> float | None:
+    if gate == "max_metric_drop":
+        return figures.metric_drop
     if gate == "max_accuracy_drop":
         return figures.accuracy_drop
     if gate == "min_speedup":
@@ -153,7 +177,7 @@ def pick_best(gates: GatesSpec, figures: list[GateBest]) -> GateBest | None:
     def rank(f: GateBest) -> tuple[int, float, float, float, float, str]:
         results = _judge(gates, f, None)
         return (sum(not r.passed for r in results), sum(_shortfall(r) for r in results),
-                math.inf if f.accuracy_drop is None else f.accuracy_drop,
+                math.inf if f.metric_drop is None else f.metric_drop,
                 -(f.speedup or 0.0), math.inf if f.stored_bytes is None else f.stored_bytes,
                 f.variant)
     return min(figures, key=rank, default=None)
@@ -178,10 +202,20 @@ def evaluate_gates(gates: GatesSpec, runs: list[RunOutcome],
                        description=describe(passed, results, best, best_passes))
 
 
-def _points(drop: float | None) -> str:
+_FRACTIONS = ("accuracy", "macro_f1")
+
+
+def _change(best: GateBest) -> str:
+    """The primary metric's change from the baseline: '−0.3 pt' for accuracy, 'macro_f1
+    −1.2 pt' for another fraction, 'perplexity +0.52' for the rest."""
+    name, drop = best.metric or "accuracy", best.metric_drop
     if drop is None:
-        return "accuracy n/a"
-    return f"{-100 * drop:+.1f} pt".replace("-", "−")
+        return f"{name} n/a"
+    change = -drop if best.metric_goal != "min" else drop
+    fraction = name in _FRACTIONS or (name.startswith("top") and name.endswith("_accuracy"))
+    shown = f"{100 * change:+.1f} pt" if fraction else f"{change:+.3g}"
+    prefix = "" if name == "accuracy" else f"{name} "
+    return (prefix + shown).replace("-", "−")
 
 
 def _speed(x: float | None) -> str:
@@ -214,7 +248,7 @@ def describe(passed: bool | None, results: list[GateResult], best: GateBest | No
         verdict += f" in {recipes[0]}" if len(recipes) == 1 else f" in {len(recipes)} recipes"
     if best is None:
         return f"{verdict}: no compressed run succeeded"[:MAX_DESCRIPTION]
-    figures = f" {_points(best.accuracy_drop)}, {_speed(best.speedup)}"
+    figures = f" {_change(best)}, {_speed(best.speedup)}"
     if best.stored_bytes is not None and any(r.gate == "max_stored_size" for r in results):
         figures += f", {_size(best.stored_bytes)}"
     head = f"{verdict}: {'best' if best_passes else 'closest'} "

@@ -19,6 +19,8 @@ from api.services.dispatch import send
 from api.services.pagination import decode_cursor, encode_cursor
 from api.services.statuses import stage_pending, stage_retry
 from api.services.sweeps_state import maybe_end_sweep, run_counts
+from api.services.uploads import missing_uploads
+from compression.errors import FieldError, InvalidSpecError
 from compression.spec import RunConfig, SweepSpec, expand
 
 # Sweeps from these sources report commit statuses (when a trigger of their repo has a token).
@@ -64,9 +66,18 @@ def _insert_runs(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     return list(session.scalars(stmt, rows))
 
 
+def check_references(session: Session, spec: SweepSpec) -> None:
+    """Refuse (422) a spec naming an upload that does not exist: a worker would fail on it."""
+    weights = spec.baseline.weights
+    missing = missing_uploads(session, {"/baseline/weights": weights} if weights else {})
+    if missing:
+        raise InvalidSpecError([FieldError(v.pointer, v.message) for v in missing])
+
+
 def create_sweep(session: Session, fx: Effects, spec: SweepSpec, raw: dict[str, Any],
                  provenance: Provenance) -> StoredSweep:
     """Store the sweep and all its runs in one transaction, then enqueue the baselines."""
+    check_references(session, spec)
     configs = expand(spec)
     sweep = Sweep(name=spec.name, task=spec.task_name, status="queued", source=provenance.source,
                   repo=provenance.repo, ref=provenance.ref, sha=provenance.sha, spec=raw)

@@ -42,7 +42,7 @@ from onnxruntime.quantization import (
 )
 
 from compression.batches import ModelInputs, onnx_feed
-from compression.errors import ArtifactFormatError, UnsupportedRecipeError
+from compression.errors import ArtifactFormatError, InvalidResultError, UnsupportedRecipeError
 
 
 @dataclass(frozen=True)
@@ -168,9 +168,35 @@ def quantize_onnx_dynamic(fp32_path: Path, out_path: Path, settings: Int8Setting
     return out_path
 
 
+# What static int8 quantizes: the weighted ops and the activation-only ops between them.
+# Element-wise arithmetic (Add, Mul, Where: attention masks hold finfo.min, which gives an
+# infinite scale), Softmax and normalisation stay float, as their inputs must.
+STATIC_OP_TYPES = ["Conv", "MatMul", "Gemm", "Relu", "Clip", "MaxPool", "AveragePool",
+                   "GlobalAveragePool", "Flatten"]
+
+
+def check_scales(path: Path) -> None:
+    """Raise ``InvalidResultError`` when a quantization scale is not a finite positive number
+    (the calibrated range of that tensor was infinite or empty): the int8 model would be
+    wrong, whatever its accuracy says."""
+    model = onnx.load(str(path))
+    constants = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type not in ("QuantizeLinear", "DequantizeLinear") or len(node.input) < 2:
+            continue
+        scale = constants.get(node.input[1])
+        if scale is not None and not (np.all(np.isfinite(scale)) and np.all(scale > 0)):
+            raise InvalidResultError(
+                f"int8 quantization of {node.input[0]!r} has the scale {scale.tolist()!r}: its "
+                "values are not a finite range; leave that op in float")
+
+
 def quantize_onnx_static(fp32_path: Path, out_path: Path, settings: Int8Settings,
                          calibration: Iterable[ModelInputs]) -> Path:
-    """QDQ int8 model: conv and linear layers, activation ranges calibrated on ``calibration``."""
+    """QDQ int8 model: conv and linear layers, activation ranges calibrated on ``calibration``.
+
+    Only ``STATIC_OP_TYPES`` are quantized; every scale is checked (``check_scales``).
+    """
     model = onnx.load(str(fp32_path))
     reader = _Batches(_graph_inputs(model), calibration)
     activation = QuantType.QUInt8 if settings.activation == "uint8" else QuantType.QInt8
@@ -179,10 +205,12 @@ def quantize_onnx_static(fp32_path: Path, out_path: Path, settings: Int8Settings
                         per_channel=settings.per_channel, reduce_range=settings.reduce_range,
                         activation_type=activation, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax,
+                        op_types_to_quantize=STATIC_OP_TYPES,
                         # An int32 bias comes with its own scale and zero-point tensors, which
                         # push a small model's file over 30% of fp32; an fp32 bias measured as
                         # fast (ORT's fused kernels take either) and keeps the file at ~28%.
                         extra_options={"WeightSymmetric": True, "QuantizeBias": False})
+    check_scales(out_path)
     return out_path
 
 

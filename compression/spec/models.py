@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from compression.spec.checks import SemanticErrors, semantic_errors
 from compression.spec.metrics import MetricSpec
-from compression.spec.task import TASK_NAME, LoaderSpec, TaskSpec
+from compression.spec.task import PYTHON_REF, TASK_NAME, LoaderSpec, TaskSpec
 from compression.spec.types import (
     Axis,
     Fraction,
@@ -203,14 +203,18 @@ class GatesSpec(SpecModel):
     apply_to: Literal["best", "each_recipe"] = "best"
 
 
-TaskRef = Annotated[str, Field(min_length=1, max_length=128, pattern=TASK_NAME)] | TaskSpec
+# A registered task's name, a ``Task`` object in Python (``module:attr`` or ``file.py:attr``,
+# as for inline sources), or an inline task.
+TaskRef = Annotated[str, Field(min_length=1, max_length=512,
+                               pattern=f"{TASK_NAME}|{PYTHON_REF}")] | TaskSpec
 
 
 class SweepSpec(SpecModel):
     """A sweep: one task, seeds, the dense baseline and the recipes to try.
 
     version: the spec format (``SPEC_VERSION``); older versions are read as they are.
-    task: a registered task's name, or an inline task (model, data, loss, metrics).
+    task: a registered task's name, a ``Task`` in Python (``module:attr``, or
+    ``path/file.py:attr`` on the workers), or an inline task (model, data, loss, metrics).
     metric: the primary metric and its direction; by default the task's own primary metric.
     """
 

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from compression.spec.metrics import Goal, metric_drop
+from compression.spec.types import NoBool
 
-Latency = dict[str, dict[str, dict[str, float]]]  # runtime -> batch size -> {"p50", "p90"}
+# A figure: JSON's true/false is never one (pydantic would otherwise read true as 1.0).
+Number = Annotated[float, NoBool]
+Count = Annotated[int, NoBool]
+Latency = dict[str, dict[str, dict[str, Number]]]  # runtime -> batch size -> {"p50", "p90"}
 
 
 def _non_finite(value: Any, path: str) -> Iterator[str]:
@@ -44,9 +48,9 @@ class PrimaryMetric(BaseModel):
 
     name: str = Field(examples=["accuracy"])
     goal: Goal
-    value: float
-    baseline: float
-    drop: float
+    value: Number
+    baseline: Number
+    drop: Number
 
     @classmethod
     def of(cls, name: str, goal: Goal, value: float, baseline: float) -> PrimaryMetric:
@@ -65,23 +69,23 @@ class RunSummary(BaseModel):
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     metric: PrimaryMetric | None = None
-    metrics: dict[str, float] | None = Field(
+    metrics: dict[str, Number] | None = Field(
         default=None, description="every metric of the task, on the test split",
         examples=[{"accuracy": 0.971, "macro_f1": 0.969}])
-    baseline_metrics: dict[str, float] | None = None
-    accuracy: float | None = Field(default=None, examples=[0.971])
-    baseline_accuracy: float | None = None
-    accuracy_drop: float | None = None
-    sparsity: float | None = None
-    layer_sparsity: dict[str, float] | None = None
-    params_total: int | None = None
-    params_nonzero: int | None = None
-    size_bytes: dict[str, int] | None = Field(default=None,
-                                              examples=[{"dense_fp32": 1064000, "stored": 212000}])
-    macs: dict[str, int] | None = None
+    baseline_metrics: dict[str, Number] | None = None
+    accuracy: Number | None = Field(default=None, examples=[0.971])
+    baseline_accuracy: Number | None = None
+    accuracy_drop: Number | None = None
+    sparsity: Number | None = None
+    layer_sparsity: dict[str, Number] | None = None
+    params_total: Count | None = None
+    params_nonzero: Count | None = None
+    size_bytes: dict[str, Count] | None = Field(
+        default=None, examples=[{"dense_fp32": 1064000, "stored": 212000}])
+    macs: dict[str, Count] | None = None
     latency_ms: Latency | None = Field(
         default=None, examples=[{"torch": {"64": {"p50": 0.41, "p90": 0.47}}}])
-    speedup: dict[str, dict[str, float]] | None = None
+    speedup: dict[str, dict[str, Number]] | None = None
     hardware: dict[str, Any] | None = None
 
     @model_validator(mode="after")

@@ -18,7 +18,6 @@ from compression.spec.types import Fraction, NoBool, NonNegInt, PositiveInt, Spe
 # ``package.module:attribute`` or ``path/to/file.py:attribute`` (a file on the worker's disk,
 # relative to the worker's working directory).
 _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
-_DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 PYTHON_REF = rf"^(?:{_DOTTED}|[^:\s\x00]+\.py):{_DOTTED}$"
 PythonRef = Annotated[str, Field(max_length=512, pattern=PYTHON_REF,
                                  examples=["mypackage.models:build_model"])]

@@ -60,10 +60,10 @@ def list_tasks() -> list[Task]:
 
 
 def resolve_task(ref: str | TaskSpec) -> Task:
-    """The task a spec names: a registered one by name, or an inline one built from its
-    sources (``compression.tasks.sources``)."""
-    if isinstance(ref, str):
-        return get_task(ref)
-    from compression.tasks.sources import task_from_spec
+    """The task a spec names: a registered one by name, a ``Task`` object by Python reference
+    (``module:attr`` or ``file.py:attr``), or an inline one built from its sources."""
+    from compression.tasks.sources import task_from_ref, task_from_spec
 
+    if isinstance(ref, str):
+        return task_from_ref(ref) if ":" in ref else get_task(ref)
     return task_from_spec(ref)

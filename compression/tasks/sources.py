@@ -155,3 +155,14 @@ def _task_from_json(text: str) -> Task:
 def task_from_spec(spec: TaskSpec) -> Task:
     """The ``Task`` an inline spec describes (cached: data factories run once per process)."""
     return _task_from_json(spec.model_dump_json())
+
+
+def task_from_ref(ref: str) -> Task:
+    """The ``Task`` a Python reference names (a ``Task``, or a callable returning one)."""
+    obj = import_ref(ref)
+    if callable(obj) and not isinstance(obj, Task):
+        obj = obj()
+    if not isinstance(obj, Task):
+        raise TaskSourceError(f"{ref!r} is a {type(obj).__name__}, not a "
+                              "compression.tasks.Task")
+    return obj

@@ -1,6 +1,6 @@
 // Hooks shared by pages: live updates over SSE, and fetching with loading/error state.
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { authHeaders } from "./api/client";
 import { type LiveEvent, subscribe } from "./lib/sse";
 
@@ -89,4 +89,31 @@ export function useFetch<T>(load: (signal: AbortSignal) => Promise<T>, deps: unk
 export function LiveDot({ state }: { state: LiveState }) {
   const text = { connecting: "connecting…", open: "live", retrying: "reconnecting…" }[state];
   return <span class={`live live-${state}`} role="status" title="live updates">{text}</span>;
+}
+
+/** ``value`` as first seen with ``key``: a new object only when the key changes, so memos and
+ * effects that depend on it rerun only then. */
+export function useKeyed<T>(value: T, key: string): T {
+  const held = useRef({ key, value });
+  if (held.current.key !== key) held.current = { key, value };
+  return held.current.value;
+}
+
+export interface Action {
+  busy: boolean;
+  /** the last failure, until the next attempt */
+  error: unknown;
+  run: (act: () => Promise<unknown>) => void;
+}
+
+/** A user action (cancel, retry, download) whose failure is kept to be shown, not dropped. */
+export function useAction(): Action {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = useCallback((act: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    act().catch((exc: unknown) => setError(exc)).finally(() => setBusy(false));
+  }, []);
+  return { busy, error, run };
 }

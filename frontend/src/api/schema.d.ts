@@ -841,6 +841,10 @@ export interface components {
          *         9
          *       ],
          *       "seeds": 3,
+         *       "metric": "accuracy",
+         *       "metric_goal": "max",
+         *       "metric_value": 0.968,
+         *       "metric_drop": 0.003,
          *       "accuracy": 0.968,
          *       "accuracy_drop": 0.003,
          *       "speedup": 2.1,
@@ -858,6 +862,20 @@ export interface components {
             run_ids: number[];
             /** Seeds */
             seeds: number;
+            /**
+             * Metric
+             * @description the primary metric's name
+             */
+            metric?: string | null;
+            /** Metric Goal */
+            metric_goal?: ("max" | "min") | null;
+            /** Metric Value */
+            metric_value?: number | null;
+            /**
+             * Metric Drop
+             * @description how much worse than the baseline, in the metric's units; positive is worse
+             */
+            metric_drop?: number | null;
             /** Accuracy */
             accuracy: number | null;
             /**
@@ -894,7 +912,7 @@ export interface components {
              * Gate
              * @enum {string}
              */
-            gate: "max_accuracy_drop" | "min_speedup" | "max_stored_size";
+            gate: "max_metric_drop" | "max_accuracy_drop" | "min_speedup" | "max_stored_size";
             /**
              * Recipe
              * @description the recipe judged (apply_to=each_recipe), else null
@@ -940,6 +958,10 @@ export interface components {
          *           9
          *         ],
          *         "seeds": 3,
+         *         "metric": "accuracy",
+         *         "metric_goal": "max",
+         *         "metric_value": 0.968,
+         *         "metric_drop": 0.003,
          *         "accuracy": 0.968,
          *         "accuracy_drop": 0.003,
          *         "speedup": 2.1,
@@ -1103,6 +1125,31 @@ export interface components {
              * @description variants on the front, in x order
              */
             front: string[];
+        };
+        /**
+         * PrimaryMetric
+         * @description The primary metric of a run: its value, the dense baseline's, and the drop.
+         *
+         *     drop: how much worse than the baseline, in the metric's units; positive is worse whatever
+         *     the goal (baseline − value for "max", value − baseline for "min").
+         */
+        PrimaryMetric: {
+            /**
+             * Name
+             * @example accuracy
+             */
+            name: string;
+            /**
+             * Goal
+             * @enum {string}
+             */
+            goal: "max" | "min";
+            /** Value */
+            value: number;
+            /** Baseline */
+            baseline: number;
+            /** Drop */
+            drop: number;
         };
         /**
          * RetryPublic
@@ -1329,12 +1376,29 @@ export interface components {
         };
         /**
          * RunSummary
-         * @description The final figures of a run; extra keys (e.g. a sensitivity table) are kept.
+         * @description The final figures of a run; further blocks (``pruning``, ``quantization``,
+         *     ``sensitivity``) are kept as they come.
          *
          *     NaN and infinities are refused everywhere in it, extra keys included: JSON has no such
          *     numbers, PostgreSQL's jsonb rejects them and SQLite's JSON functions fail on them.
          */
         RunSummary: {
+            metric?: components["schemas"]["PrimaryMetric"] | null;
+            /**
+             * Metrics
+             * @description every metric of the task, on the test split
+             * @example {
+             *       "accuracy": 0.971,
+             *       "macro_f1": 0.969
+             *     }
+             */
+            metrics?: {
+                [key: string]: number;
+            } | null;
+            /** Baseline Metrics */
+            baseline_metrics?: {
+                [key: string]: number;
+            } | null;
             /**
              * Accuracy
              * @example 0.971
@@ -2381,6 +2445,62 @@ export interface components {
             items: components["schemas"]["WorkerPublic"][];
         };
         /**
+         * BaselineSpec
+         * @description The dense baseline: trained from scratch, or pretrained weights evaluated as they are.
+         *
+         *     weights: ``upload:<sha256>`` (``squeezelab upload``, or ``POST /api/v1/uploads``) or a
+         *     path on the worker's disk; safetensors, or a PyTorch state dict (loaded with
+         *     ``weights_only=True``). A pretrained baseline trains no epoch; recipes fine-tune from it.
+         */
+        BaselineSpec: {
+            /**
+             * Epochs
+             * @default 10
+             */
+            epochs: number | number[];
+            /**
+             * Batch Size
+             * @default 64
+             */
+            batch_size: number;
+            /**
+             * @default {
+             *       "name": "adam",
+             *       "lr": 0.001,
+             *       "momentum": 0.9,
+             *       "weight_decay": 0
+             *     }
+             */
+            optimizer: components["schemas"]["OptimizerSpec"];
+            /**
+             * Lr Schedule
+             * @default constant
+             * @enum {string}
+             */
+            lr_schedule: "constant" | "cosine";
+            /**
+             * Grad Accum
+             * @default 1
+             */
+            grad_accum: number;
+            /**
+             * Grad Clip
+             * @default null
+             */
+            grad_clip: number | null;
+            /**
+             * Precision
+             * @default fp32
+             * @enum {string}
+             */
+            precision: "fp32" | "bf16" | "fp16" | "auto";
+            /**
+             * Weights
+             * @default null
+             */
+            weights: string | null;
+        };
+        /**
          * DistillSpec
          * @description Knowledge distillation from the dense baseline during fine-tuning.
          *
@@ -2401,8 +2521,17 @@ export interface components {
         /**
          * GatesSpec
          * @description Pass/fail rules evaluated when a sweep ends (CI).
+         *
+         *     max_metric_drop: the primary metric may get at most this much worse than the baseline,
+         *     in its own units (0.01 = one point of accuracy, 0.5 of perplexity). max_accuracy_drop:
+         *     the same for accuracy, as a fraction, whatever the primary metric is.
          */
         GatesSpec: {
+            /**
+             * Max Metric Drop
+             * @default null
+             */
+            max_metric_drop: number | null;
             /**
              * Max Accuracy Drop
              * @default null
@@ -2425,6 +2554,76 @@ export interface components {
              */
             apply_to: "best" | "each_recipe";
         };
+        /**
+         * HFModelSource
+         * @description A Hugging Face ``transformers`` model (the ``hf`` extra must be installed on workers).
+         *
+         *     hf: a class of ``transformers``, e.g. ``AutoModelForSequenceClassification`` or
+         *     ``ViTForImageClassification``. config: built from a config (random initialisation;
+         *     ``model_type`` is needed with an ``Auto`` class); pretrained: a local directory written
+         *     by ``save_pretrained`` (nothing is downloaded). With both, ``config`` overrides the saved
+         *     config's fields (e.g. ``num_labels``).
+         */
+        HFModelSource: {
+            /**
+             * Hf
+             * @example AutoModelForSequenceClassification
+             */
+            hf: string;
+            /**
+             * Config
+             * @default null
+             */
+            config: {
+                [key: string]: components["schemas"]["JsonValue"];
+            } | null;
+            /**
+             * Pretrained
+             * @default null
+             */
+            pretrained: string | null;
+        };
+        /**
+         * ImageFolderSource
+         * @description Images on the worker's disk: ``<root>/{train,val,test}/<class>/<image>``.
+         *
+         *     Classes are the sorted folder names under ``train``. Without a ``val`` folder,
+         *     ``val_fraction`` of ``train`` (picked by the split seed) validates. Images are decoded
+         *     one batch at a time by DataLoader workers, so memory does not grow with their number.
+         */
+        ImageFolderSource: {
+            /** Image Folder */
+            image_folder: string;
+            /**
+             * Size
+             * @default null
+             */
+            size: number[] | null;
+            /**
+             * Channels
+             * @default 3
+             * @enum {integer}
+             */
+            channels: 1 | 3;
+            /**
+             * Mean
+             * @default null
+             */
+            mean: number[] | null;
+            /**
+             * Std
+             * @default null
+             */
+            std: number[] | null;
+            /**
+             * Val Fraction
+             * @default 0.1
+             */
+            val_fraction: number;
+            /** Extensions */
+            extensions?: string[];
+        };
+        JsonValue: unknown;
         /**
          * LatencySpec
          * @description The latency harness: warmup and timed repeats per batch size, torch threads pinned.
@@ -2450,6 +2649,25 @@ export interface components {
             /** Runtimes */
             runtimes?: ("torch" | "onnxruntime")[];
         };
+        /**
+         * LoaderSpec
+         * @description How workers read the task's data.
+         *
+         *     num_workers: DataLoader worker processes (0 reads in the training process).
+         *     eval_batch_size: batch size of evaluation passes (validation, test, sensitivity).
+         */
+        LoaderSpec: {
+            /**
+             * Num Workers
+             * @default 0
+             */
+            num_workers: number;
+            /**
+             * Eval Batch Size
+             * @default 256
+             */
+            eval_batch_size: number;
+        };
         /** MeasureSpec */
         MeasureSpec: {
             /**
@@ -2468,6 +2686,25 @@ export interface components {
              *     }
              */
             latency: components["schemas"]["LatencySpec"];
+        };
+        /**
+         * MetricSpec
+         * @description The primary metric a sweep is judged by: gates, the Pareto front, the best variant.
+         *
+         *     name: one of the task's metrics. goal: "max" when higher is better; may be left out for
+         *     built-in metrics (accuracy, topK_accuracy, macro_f1: max; perplexity, loss: min).
+         */
+        MetricSpec: {
+            /**
+             * Name
+             * @example macro_f1
+             */
+            name: string;
+            /**
+             * Goal
+             * @default null
+             */
+            goal: ("max" | "min") | null;
         };
         /**
          * OptimizerSpec
@@ -2533,6 +2770,39 @@ export interface components {
             m: number | number[];
             /** Exclude */
             exclude?: string[];
+        };
+        /**
+         * PythonDataSource
+         * @description A data factory in Python: ``python(seed, **kwargs)`` returns the task's splits.
+         *
+         *     It returns a ``compression.tasks.TaskData`` (datasets or loader factories for train,
+         *     validation, test and calibration) or, as built-in tasks do, in-memory ``DataSplits``.
+         */
+        PythonDataSource: {
+            /**
+             * Python
+             * @example mypackage.models:build_model
+             */
+            python: string;
+            /** Kwargs */
+            kwargs?: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+        };
+        /**
+         * PythonModelSource
+         * @description A model factory in Python: ``python(**kwargs)`` returns a freshly initialised module.
+         */
+        PythonModelSource: {
+            /**
+             * Python
+             * @example mypackage.models:build_model
+             */
+            python: string;
+            /** Kwargs */
+            kwargs?: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
         };
         /**
          * QuantizeSpec
@@ -2646,8 +2916,48 @@ export interface components {
             granularity: "unstructured" | "channel";
         };
         /**
+         * TaskSpec
+         * @description A task defined in the spec: a model source, a data source, the loss and the metrics.
+         *
+         *     metrics: built-in metric names (``accuracy``, ``top5_accuracy``, ``macro_f1``,
+         *     ``perplexity``, ``loss``); the first is the primary metric unless the sweep's ``metric``
+         *     picks another. classifier: module name of the output layer, whose outputs are never
+         *     pruned; by default the last Linear/Conv layer a forward pass runs.
+         */
+        TaskSpec: {
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Model */
+            model: components["schemas"]["HFModelSource"] | components["schemas"]["PythonModelSource"];
+            /** Data */
+            data: components["schemas"]["ImageFolderSource"] | components["schemas"]["PythonDataSource"];
+            /**
+             * Loss
+             * @default cross_entropy
+             */
+            loss: "cross_entropy" | string;
+            /** Metrics */
+            metrics?: string[];
+            /**
+             * Classifier
+             * @default null
+             */
+            classifier: string | null;
+        };
+        /**
          * TrainSpec
          * @description One training phase: the dense baseline, or a recipe's fine-tuning.
+         *
+         *     batch_size: samples per forward pass. grad_accum: forward passes per optimizer step (the
+         *     effective batch is their product; steps, schedules and curves count optimizer steps).
+         *     grad_clip: clip the gradients' global L2 norm to this before each optimizer step.
+         *     precision: autocast dtype of forward passes: ``bf16`` (CPU and recent GPUs), ``fp16``
+         *     (CUDA only, with loss scaling), ``auto`` (bf16 where the device supports it, else fp32).
          */
         TrainSpec: {
             /**
@@ -2675,16 +2985,41 @@ export interface components {
              * @enum {string}
              */
             lr_schedule: "constant" | "cosine";
+            /**
+             * Grad Accum
+             * @default 1
+             */
+            grad_accum: number;
+            /**
+             * Grad Clip
+             * @default null
+             */
+            grad_clip: number | null;
+            /**
+             * Precision
+             * @default fp32
+             * @enum {string}
+             */
+            precision: "fp32" | "bf16" | "fp16" | "auto";
         };
         /**
          * SweepSpec
          * @description A sweep: one task, seeds, the dense baseline and the recipes to try.
+         *
+         *     version: the spec format (``SPEC_VERSION``); older versions are read as they are.
+         *     task: a registered task's name, or an inline task (model, data, loss, metrics).
+         *     metric: the primary metric and its direction; by default the task's own primary metric.
          */
         SweepSpec: {
+            /**
+             * Version
+             * @default 2
+             */
+            version: number;
             /** Name */
             name: string;
             /** Task */
-            task: string;
+            task: string | components["schemas"]["TaskSpec"];
             /**
              * Device
              * @default cpu
@@ -2693,6 +3028,15 @@ export interface components {
             device: "cpu" | "cuda";
             /** Seeds */
             seeds?: number[];
+            /** @default null */
+            metric: components["schemas"]["MetricSpec"] | null;
+            /**
+             * @default {
+             *       "num_workers": 0,
+             *       "eval_batch_size": 256
+             *     }
+             */
+            loader: components["schemas"]["LoaderSpec"];
             /**
              * @default {
              *       "epochs": 30,
@@ -2703,10 +3047,14 @@ export interface components {
              *         "name": "adam",
              *         "weight_decay": 0
              *       },
-             *       "lr_schedule": "constant"
+             *       "lr_schedule": "constant",
+             *       "grad_accum": 1,
+             *       "grad_clip": null,
+             *       "precision": "fp32",
+             *       "weights": null
              *     }
              */
-            baseline: components["schemas"]["TrainSpec"];
+            baseline: components["schemas"]["BaselineSpec"];
             /** Recipes */
             recipes?: components["schemas"]["RecipeSpec"][];
             /**
@@ -2729,6 +3077,7 @@ export interface components {
             measure: components["schemas"]["MeasureSpec"];
             /**
              * @default {
+             *       "max_metric_drop": null,
              *       "max_accuracy_drop": null,
              *       "min_speedup": null,
              *       "max_stored_size": null,

@@ -1,28 +1,31 @@
 import { useMemo } from "preact/hooks";
 import { type ChartOption } from "../lib/echarts";
-import { bytes, ms, pct, si } from "../lib/format";
+import { bytes, ms, pct, si, sig } from "../lib/format";
 import { type ParetoPoint, paretoView } from "../lib/pareto";
 import type { Axis } from "../lib/summary";
 import { Chart } from "./Chart";
 
 export function axisFormatter(axis: Axis): (v: number) => string {
-  return { fraction: (v: number) => pct(v, 1), bytes, count: si, ms }[axis.kind];
+  return { fraction: (v: number) => pct(v, 1), bytes, count: si, ms, number: sig }[axis.kind];
 }
 
 interface Props {
   points: ParetoPoint[];
-  axis: Axis;
+  /** the cost (x) and the metric (y), each with its goal */
+  x: Axis;
+  y: Axis;
   onOpen: (point: ParetoPoint) => void;
   onFinished?: () => void;
 }
 
 type Datum = [number, number, number];
 
-/** Accuracy vs the chosen cost: mean ± std over seeds, the front highlighted and joined,
+/** The metric vs the chosen cost: mean ± std over seeds, the front highlighted and joined,
  * the dense baseline as a dashed reference line. */
-export function ParetoChart({ points, axis, onOpen, onFinished }: Props) {
+export function ParetoChart({ points, x: axis, y, onOpen, onFinished }: Props) {
   const view = useMemo(() => paretoView(points), [points]);
   const fmtX = axisFormatter(axis);
+  const fmtY = y.kind === "fraction" ? (v: number) => pct(v) : axisFormatter(y);
   const option = useMemo<ChartOption>(() => {
     const tooltip = (p: { data: Datum }) => {
       const point = points[p.data[2]];
@@ -30,7 +33,7 @@ export function ParetoChart({ points, axis, onOpen, onFinished }: Props) {
       const std = (s: number, f: (v: number) => string) => (s > 0 ? ` ± ${f(s)}` : "");
       return [`<b>${point.variant}</b>${point.on_front ? " (on the front)" : ""}`,
               `${axis.label}: ${fmtX(point.x_mean)}${std(point.x_std, fmtX)}`,
-              `accuracy: ${pct(point.y_mean)}${std(point.y_std, pct)}`,
+              `${y.label}: ${fmtY(point.y_mean)}${std(point.y_std, fmtY)}`,
               `${point.seeds} seed(s), runs ${point.run_ids.join(", ")}`,
               "click to open the run"].join("<br/>");
     };
@@ -41,8 +44,9 @@ export function ParetoChart({ points, axis, onOpen, onFinished }: Props) {
       grid: { left: 64, right: 24, top: 32, bottom: 48 },
       xAxis: { type: "value", name: axis.label, nameLocation: "middle", nameGap: 28, scale: true,
                inverse: false, axisLabel: { formatter: fmtX } },
-      yAxis: { type: "value", name: "accuracy", scale: true,
-               axisLabel: { formatter: (v: number) => pct(v, 1) } },
+      yAxis: { type: "value", name: `${y.label} (${y.goal === "max" ? "higher" : "lower"} is better)`,
+               nameTextStyle: { align: "left" }, scale: true,
+               axisLabel: { formatter: axisFormatter(y) } },
       series: [
         { id: "front-line", type: "line", data: view.frontLine, silent: true, symbol: "none",
           lineStyle: { color: "#dc2626", width: 1.5, type: "solid" }, z: 1, tooltip: { show: false },
@@ -71,13 +75,13 @@ export function ParetoChart({ points, axis, onOpen, onFinished }: Props) {
           tooltip: { formatter: tooltip } },
       ],
     };
-  }, [view, axis]);
+  }, [view, axis, y]);
 
   return (
     <Chart option={option} height={360} testId="pareto-chart"
-           label={`Pareto chart: accuracy against ${axis.label}, ${view.pointCount} variants, `
+           label={`Pareto chart: ${y.label} against ${axis.label}, ${view.pointCount} variants, `
                   + `${view.front.length} on the front`}
-           data={{ points: view.pointCount, front: view.front.length }}
+           data={{ points: view.pointCount, front: view.front.length, y: y.label }}
            onFinished={onFinished}
            onClick={(p) => {
              const datum = p.data as Datum | undefined;

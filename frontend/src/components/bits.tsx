@@ -3,6 +3,7 @@
 import type { ComponentChildren } from "preact";
 import type { Gates } from "../api/client";
 import { bytes, cell, pct, ratio } from "../lib/format";
+import { formatDrop, formatMetric } from "../lib/metric";
 
 const ORDER = ["running", "queued", "succeeded", "failed", "cancelled"];
 
@@ -61,8 +62,13 @@ export function Card({ label, value, sub }: { label: string; value: ComponentChi
   );
 }
 
-const GATE_FORMAT: Record<string, (v: number | null) => string> = {
-  max_accuracy_drop: (v) => pct(v), min_speedup: ratio, max_stored_size: bytes };
+/** How a gate's value and threshold read; the metric drop is in the primary metric's units. */
+function gateFormat(gate: string, metric: string): (v: number | null) => string {
+  if (gate === "max_metric_drop") return (v) => formatMetric(metric, v);
+  const fixed: Record<string, (v: number | null) => string> = {
+    max_accuracy_drop: (v) => pct(v), min_speedup: ratio, max_stored_size: bytes };
+  return fixed[gate] ?? cell;
+}
 
 /** The gates report of an ended sweep: each gate against the judged variant, and the best. */
 export function GateResults({ gates }: { gates: Gates | null | undefined }) {
@@ -70,6 +76,8 @@ export function GateResults({ gates }: { gates: Gates | null | undefined }) {
     return <p class="muted" data-testid="gates">Gates are evaluated when the sweep ends.</p>;
   }
   const best = gates.best;
+  // Reports written before the primary metric existed judge accuracy.
+  const metric = best?.metric ?? "accuracy";
   return (
     <div class="gates" data-testid="gates">
       <p><GateBadge gates={gates} /> {gates.description}</p>
@@ -80,7 +88,7 @@ export function GateResults({ gates }: { gates: Gates | null | undefined }) {
             <th scope="col">result</th></tr></thead>
           <tbody>
             {gates.results.map((r, i) => {
-              const fmt = GATE_FORMAT[r.gate] ?? cell;
+              const fmt = gateFormat(r.gate, metric);
               return (
                 <tr key={i}>
                   <td>{r.gate.replace(/_/g, " ")}</td>
@@ -96,8 +104,10 @@ export function GateResults({ gates }: { gates: Gates | null | undefined }) {
       {best && (
         <p data-testid="gates-best">
           Best variant: <a href={`/runs/${best.run_ids[0]}`}><b>{best.variant}</b></a>{" "}
-          ({best.seeds} seed{best.seeds === 1 ? "" : "s"}): accuracy {pct(best.accuracy)},
-          drop {pct(best.accuracy_drop)}, speedup {ratio(best.speedup)}
+          ({best.seeds} seed{best.seeds === 1 ? "" : "s"}):{" "}
+          {metric} {formatMetric(metric, best.metric_value ?? best.accuracy)},
+          drop {formatDrop(metric, best.metric_drop ?? best.accuracy_drop)},
+          speedup {ratio(best.speedup)}
           {best.speedup_runtime ? ` (${best.speedup_runtime} @${best.speedup_batch})` : ""},
           stored {bytes(best.stored_bytes)}.
         </p>
@@ -110,7 +120,9 @@ export function Loading({ what }: { what: string }) {
   return <p class="muted" aria-live="polite">Loading {what}…</p>;
 }
 
-export function ErrorNote({ error }: { error: unknown }) {
+/** An error for the user; ``what`` names the action that failed ("Cancel"). */
+export function ErrorNote({ error, what }: { error: unknown; what?: string }) {
   if (error == null) return null;
-  return <p class="error" role="alert">{error instanceof Error ? error.message : String(error)}</p>;
+  const message = error instanceof Error ? error.message : String(error);
+  return <p class="error" role="alert">{what ? `${what} failed: ${message}` : message}</p>;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ago, bytes, cell, ms, pct, pp, ratio, si } from "./format";
+import { ago, bytes, cell, ms, pct, pp, ratio, si, sig, signed } from "./format";
 
 describe("format", () => {
   it("formats fractions and percentage points", () => {
@@ -10,6 +10,16 @@ describe("format", () => {
     expect(pp(0.0306)).toBe("+3.06 pp");
     expect(pp(-0.004)).toBe("−0.40 pp");
     expect(pp(0)).toBe("0.00 pp");
+  });
+
+  it("formats plain numbers to 4 significant digits, signed for changes", () => {
+    expect(sig(12.3456)).toBe("12.35");
+    expect(sig(0.000123456)).toBe("0.0001235");
+    expect(sig(1234567)).toBe("1235000");
+    expect(sig(undefined)).toBe("–");
+    expect(signed(0.5)).toBe("+0.5");
+    expect(signed(-2)).toBe("−2");
+    expect(signed(0)).toBe("0");
   });
 
   it("formats sizes with binary units and counts with SI suffixes", () => {

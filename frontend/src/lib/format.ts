@@ -15,6 +15,19 @@ export function pp(value: number | null | undefined, digits = 2): string {
   return `${sign}${Math.abs(value * 100).toFixed(digits)} pp`;
 }
 
+/** A number to ``digits`` significant digits, trailing zeros dropped: 12.3456 -> "12.35". */
+export function sig(value: number | null | undefined, digits = 4): string {
+  if (value == null || !Number.isFinite(value)) return NDASH;
+  return String(Number(value.toPrecision(digits)));
+}
+
+/** A signed change to 4 significant digits: 0.5 -> "+0.5", -2 -> "−2". */
+export function signed(value: number | null | undefined): string {
+  if (value == null || !Number.isFinite(value)) return NDASH;
+  const sign = value > 0 ? "+" : value < 0 ? "−" : "";
+  return `${sign}${sig(Math.abs(value))}`;
+}
+
 const BYTE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
 
 /** Bytes with binary units: 212000 -> "207.0 KiB". */
@@ -59,7 +72,7 @@ export function cell(value: unknown): string {
   if (value == null) return NDASH;
   if (typeof value === "number") {
     if (!Number.isFinite(value)) return String(value);
-    return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+    return Number.isInteger(value) ? String(value) : sig(value);
   }
   if (typeof value === "string") return value;
   return JSON.stringify(value);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type ParetoPoint, paretoQuery, paretoView, recipeOf } from "./pareto";
-import { fieldLabel, numberAt, paretoAxes, summaryFields } from "./summary";
+import { fieldLabel, numberAt, paretoAxes, summaryFields, summaryShape } from "./summary";
 
 const point = (variant: string, x: number, y: number, on_front: boolean,
                extra: Partial<ParetoPoint> = {}): ParetoPoint => ({
@@ -28,11 +28,13 @@ describe("paretoView", () => {
     expect(paretoView([]).pointCount).toBe(0);
   });
 
-  it("builds the API query with the axis goal", () => {
+  it("builds the API query with each axis's goal", () => {
     expect(paretoQuery({ path: "summary.size_bytes.stored", label: "s", goal: "min",
-                         kind: "bytes" }))
-      .toEqual({ x: "summary.size_bytes.stored", y: "summary.accuracy", x_goal: "min",
-                 y_goal: "max" });
+                         kind: "bytes" },
+                       { path: "summary.metric.value", label: "perplexity", goal: "min",
+                         kind: "number" }))
+      .toEqual({ x: "summary.size_bytes.stored", y: "summary.metric.value", x_goal: "min",
+                 y_goal: "min" });
     expect(recipeOf("agp/final_sparsity=0.9")).toBe("agp");
     expect(recipeOf("agp[final_sparsity=0.9]")).toBe("agp");
     expect(recipeOf("channels")).toBe("channels");
@@ -56,6 +58,32 @@ describe("summary paths", () => {
     expect(fields).toContain("summary.accuracy");
     expect(fields).toContain("summary.latency_ms.torch.64.p90");
     expect(fields.some((f) => f.includes("layer_sparsity"))).toBe(false);
+  });
+
+  it("samples only runs that have a summary, so queued runs do not hide the fields", () => {
+    const queued = Array.from({ length: 300 }, () => null);
+    expect(summaryFields([...queued, summary], 200)).toContain("summary.accuracy");
+  });
+
+  it("keys the shape by its fields and metric, whatever order runs come in", () => {
+    const a = { metric: { name: "perplexity", goal: "min", value: 9, baseline: 8, drop: 1 },
+                sparsity: 0.5 };
+    const b = { sparsity: 0.9, metric: { name: "perplexity", goal: "min", value: 12,
+                                         baseline: 8, drop: 4 } };
+    const shape = summaryShape([null, a, b]);
+    expect(shape.metric).toEqual({ name: "perplexity", goal: "min", legacy: false });
+    expect(summaryShape([b, a]).key).toBe(shape.key);
+    expect(summaryShape([null]).key).not.toBe(shape.key);
+    expect(summaryShape([{ ...a, sparsity: undefined }]).key).not.toBe(shape.key);
+  });
+
+  it("labels the primary metric's fields by its name", () => {
+    expect(fieldLabel("summary.metric.value", "macro_f1")).toBe("macro_f1 (primary)");
+    expect(fieldLabel("summary.metric.drop", "macro_f1")).toBe("macro_f1 drop (primary)");
+    expect(fieldLabel("summary.metric.value")).toBe("metric (primary)");
+    expect(fieldLabel("summary.metrics.top5_accuracy")).toBe("top5_accuracy");
+    expect(fieldLabel("summary.baseline_metrics.loss")).toBe("loss baseline");
+    expect(fieldLabel("summary.accuracy_drop")).toBe("accuracy drop");
   });
 
   it("offers p50 latency axes per runtime and batch, in order", () => {

@@ -14,7 +14,7 @@ export interface ParetoView {
   frontLine: [number, number][];
   /** error bars: [x, y, xStd, yStd] for variants with more than one seed */
   errorBars: [number, number, number, number][];
-  /** mean accuracy of the dense baseline(s), drawn as a reference line */
+  /** mean y (the metric) of the dense baseline(s), drawn as a reference line */
   baselineY: number | null;
   pointCount: number;
 }
@@ -46,8 +46,14 @@ export function recipeOf(variant: string, kind?: string): string {
   return variant.split(/[[/]/, 1)[0] ?? variant;
 }
 
-/** The API's query for one axis pair (y is accuracy, maximised). */
-export function paretoQuery(axis: Axis):
-    { x: string; y: string; x_goal: "min" | "max"; y_goal: "min" | "max" } {
-  return { x: axis.path, y: "summary.accuracy", x_goal: axis.goal, y_goal: "max" };
+export interface ParetoQuery {
+  x: string;
+  y: string;
+  x_goal: Axis["goal"];
+  y_goal: Axis["goal"];
+}
+
+/** The API's query for one axis pair, each optimised in its own direction. */
+export function paretoQuery(x: Axis, y: Axis): ParetoQuery {
+  return { x: x.path, y: y.path, x_goal: x.goal, y_goal: y.goal };
 }

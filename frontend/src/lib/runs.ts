@@ -18,6 +18,3 @@ export function mergeRuns(runs: readonly Run[], updates: readonly Run[]): Run[] 
   for (const u of updates) if (!known.has(u.id)) out.push(u);
   return out;
 }
-
-export const CURVE_KEYS = ["val/accuracy", "train/loss", "sparsity/actual", "sparsity/target",
-                           "lr"] as const;

@@ -1,5 +1,7 @@
 // Reading values out of run summaries by dotted path, and listing the numeric fields.
 
+import { type MetricRef, sweepMetric } from "./metric";
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type Summary = Record<string, unknown>;
 
@@ -33,15 +35,33 @@ export function numericPaths(value: unknown, prefix: string, into: Set<string> =
   return into;
 }
 
-/** The summary fields of many runs, looking at a bounded sample (10,000 runs stay fast). */
+/** The summary fields of many runs, looking at a bounded sample (10,000 runs stay fast);
+ * runs without a summary yet (queued) do not use up the sample. */
 export function summaryFields(summaries: Iterable<unknown>, sample = 200): string[] {
   const seen = new Set<string>();
   let n = 0;
   for (const s of summaries) {
+    if (s == null || typeof s !== "object") continue;
     numericPaths(s, "summary", seen);
     if (++n >= sample) break;
   }
   return [...seen];
+}
+
+/** What a page reads from many summaries, and a key that changes only when it does (so memos
+ * that depend on it do not rerun as every page of runs or live update lands). */
+export interface SummaryShape {
+  fields: string[];
+  metric: MetricRef | null;
+  key: string;
+}
+
+export function summaryShape(summaries: readonly unknown[], sample = 200): SummaryShape {
+  const fields = summaryFields(summaries, sample);
+  const metric = sweepMetric(summaries, sample);
+  const key = [...fields].sort().join(",")
+    + (metric ? `|${metric.name}:${metric.goal}:${metric.legacy ? "legacy" : ""}` : "");
+  return { fields, metric, key };
 }
 
 export interface Axis {
@@ -49,7 +69,8 @@ export interface Axis {
   path: string;
   label: string;
   goal: "min" | "max";
-  kind: "fraction" | "bytes" | "count" | "ms";
+  /** how its values read: a fraction as a percentage, a plain number to 4 significant digits */
+  kind: "fraction" | "bytes" | "count" | "ms" | "number";
 }
 
 /** The x axes a Pareto chart offers: sparsity, stored size, MACs, p50 per runtime and batch. */
@@ -70,9 +91,17 @@ export function paretoAxes(fields: string[]): Axis[] {
   return axes;
 }
 
-/** A short human label for a summary path: "summary.latency_ms.torch.64.p50" -> "p50 torch@64". */
-export function fieldLabel(path: string): string {
+/** A short human label for a summary path: "summary.latency_ms.torch.64.p50" -> "p50 torch@64";
+ * ``metric`` names the primary metric ("summary.metric.value" -> "macro_f1 (primary)"). */
+export function fieldLabel(path: string, metric?: string | null): string {
   const p = path.replace(/^summary\./, "");
+  const primary = /^metric\.(value|baseline|drop)$/.exec(p);
+  if (primary) {
+    const what = primary[1] === "value" ? "" : ` ${primary[1]}`;
+    return `${metric ?? "metric"}${what} (primary)`;
+  }
+  const named = /^(baseline_)?metrics\.([^.]+)$/.exec(p);
+  if (named) return `${named[2]}${named[1] ? " baseline" : ""}`;
   const lat = /^latency_ms\.([^.]+)\.([^.]+)\.(p\d+)$/.exec(p);
   if (lat) return `${lat[3]} ${lat[1]}@${lat[2]} (ms)`;
   const sp = /^speedup\.([^.]+)\.([^.]+)$/.exec(p);

@@ -16,6 +16,9 @@ describe("URL state", () => {
     expect(nextSort(s, "summary.accuracy")).toEqual({ field: "summary.accuracy", desc: false });
     expect(nextSort(s, "seed")).toEqual({ field: "seed", desc: false });
     expect(nextSort(s, "summary.sparsity").desc).toBe(true);
+    // best first: a metric where lower is better (perplexity) sorts ascending
+    expect(nextSort(s, "summary.metric.value", true)).toEqual({ field: "summary.metric.value",
+                                                                desc: false });
   });
 
   it("updates query strings, removing empty values and keeping commas readable", () => {

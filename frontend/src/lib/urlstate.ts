@@ -32,11 +32,11 @@ export function formatSort(sort: Sort): string {
   return `${sort.desc ? "-" : ""}${sort.field}`;
 }
 
-/** Clicking a column header: same column flips the direction, a new one sorts descending
- * for summary fields (best accuracy first) and ascending otherwise. */
-export function nextSort(current: Sort, field: string): Sort {
+/** Clicking a column header: same column flips the direction; a new summary field sorts best
+ * first (descending, or ascending where ``lowerIsBetter``), other columns ascending. */
+export function nextSort(current: Sort, field: string, lowerIsBetter = false): Sort {
   if (current.field === field) return { field, desc: !current.desc };
-  return { field, desc: field.startsWith("summary.") };
+  return { field, desc: field.startsWith("summary.") && !lowerIsBetter };
 }
 
 /** ``search`` with ``updates`` applied; null, "" and [] remove a key. Keys keep their order. */

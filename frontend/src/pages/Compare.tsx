@@ -5,13 +5,12 @@ import { Curves } from "../components/Curves";
 import { useFetch } from "../hooks";
 import { diffConfigs } from "../lib/diff";
 import { cell } from "../lib/format";
-import { CURVE_KEYS } from "../lib/runs";
+import {
+  curveKeys, defaultCurveKey, lowerIsBetter, metricNames, primaryMetric, sweepMetric,
+} from "../lib/metric";
 import { fieldLabel, numberAt, summaryFields } from "../lib/summary";
 import { parseIds } from "../lib/urlstate";
 import { type Location, setQuery } from "../router";
-
-/** Lower is better for these summary fields; higher for the rest. */
-const LOWER_BETTER = /^(summary\.)?(accuracy_drop|size_bytes|macs|latency_ms|params_nonzero|params_total)/;
 
 /** Index of the best value in a row, or -1 when they are all equal or missing. */
 export function bestIndex(values: (number | null)[], lowerIsBetter: boolean): number {
@@ -30,7 +29,6 @@ export function bestIndex(values: (number | null)[], lowerIsBetter: boolean): nu
 export function ComparePage({ loc }: { loc: Location }) {
   const ids = parseIds(loc.query.get("runs")).slice(0, 10);
   const all = loc.query.get("all") === "1";
-  const key = loc.query.get("key") ?? "val/accuracy";
   const [addText, setAddText] = useState("");
 
   const runs = useFetch((signal) => Promise.all(ids.map((id) => get("/api/v1/runs/{run_id}", {
@@ -38,6 +36,14 @@ export function ComparePage({ loc }: { loc: Location }) {
   const list = (runs.data ?? []) as Run[];
   const diff = useMemo(() => diffConfigs(list.map((r) => r.config)), [list]);
   const fields = useMemo(() => summaryFields(list.map((r) => r.summary)), [list]);
+  const metric = useMemo(() => sweepMetric(list.map((r) => r.summary)), [list]);
+  // Runs of different tasks may have different primary metrics: their "primary" rows then
+  // hold different things, and none of them is best.
+  const mixed = new Set(list.map((r) => primaryMetric(r.summary)?.name)
+    .filter((n) => n != null)).size > 1;
+  const primary = mixed ? null : metric?.name;
+  const key = loc.query.get("key") ?? defaultCurveKey(primary);
+  const keyOptions = curveKeys([...new Set([primary ?? "accuracy", ...metricNames(fields)])], key);
   const names = useMemo(() => Object.fromEntries(list.map((r) => [r.id, `#${r.id} ${r.variant}`])),
                         [list]);
   const shown = all ? diff : diff.filter((d) => d.differs);
@@ -81,10 +87,11 @@ export function ComparePage({ loc }: { loc: Location }) {
                 <tbody>
                   {fields.map((f) => {
                     const values = list.map((r) => numberAt(r, f));
-                    const best = bestIndex(values, LOWER_BETTER.test(f));
+                    const best = mixed && f.startsWith("summary.metric.") ? -1
+                      : bestIndex(values, lowerIsBetter(f, metric));
                     return (
                       <tr key={f}>
-                        <th scope="row">{fieldLabel(f)}</th>
+                        <th scope="row">{fieldLabel(f, primary)}</th>
                         {values.map((v, i) => (
                           <td key={i} class={`num ${i === best ? "best" : ""}`}>{cell(v)}</td>))}
                       </tr>);
@@ -98,7 +105,7 @@ export function ComparePage({ loc }: { loc: Location }) {
               <h2>Curves</h2>
               <label>Metric
                 <select value={key} onChange={(e) => setQuery({ key: e.currentTarget.value })}>
-                  {CURVE_KEYS.map((k) => <option key={k} value={k}>{k}</option>)}
+                  {keyOptions.map((k) => <option key={k} value={k}>{k}</option>)}
                 </select>
               </label>
             </div>

@@ -1,21 +1,18 @@
 import { useMemo, useState } from "preact/hooks";
 import { stringify } from "yaml";
 import { type Artifact, authHeaders, get, getToken, post, type Run } from "../api/client";
-import { Card, ErrorNote, Loading, StatusBadge } from "../components/bits";
+import { ErrorNote, Loading, StatusBadge } from "../components/bits";
 import { Chart } from "../components/Chart";
 import { Curves } from "../components/Curves";
+import {
+  isQuantization, MetricsTable, Quantization, SummaryCards,
+} from "../components/RunFigures";
 import { isSensitivity, SensitivityHeatmap } from "../components/Sensitivity";
-import { LiveDot, useFetch, useLive } from "../hooks";
+import { type Action, LiveDot, useAction, useFetch, useLive } from "../hooks";
 import { type ChartOption } from "../lib/echarts";
-import { bytes, datetime, duration, ms, pct, pp, ratio, si } from "../lib/format";
+import { bytes, datetime, duration, ms, pct, ratio } from "../lib/format";
+import { primaryMetric, runCharts } from "../lib/metric";
 import { getPath, numberAt } from "../lib/summary";
-
-const CHARTS: { title: string; keys: string[] }[] = [
-  { title: "train/loss", keys: ["train/loss"] },
-  { title: "val/accuracy", keys: ["val/accuracy"] },
-  { title: "sparsity: target vs actual", keys: ["sparsity/target", "sparsity/actual"] },
-  { title: "lr", keys: ["lr"] },
-];
 
 function LayerSparsity({ layers }: { layers: Record<string, number> }) {
   const names = Object.keys(layers);
@@ -68,7 +65,8 @@ async function download(runId: number, name: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function Artifacts({ runId, items }: { runId: number; items: Artifact[] }) {
+function Artifacts({ runId, items, fetching }: { runId: number; items: Artifact[];
+                                                 fetching: Action }) {
   if (!items.length) return <p class="muted">No artifacts.</p>;
   const token = getToken();
   return (
@@ -80,7 +78,8 @@ function Artifacts({ runId, items }: { runId: number; items: Artifact[] }) {
           return (
             <tr key={a.name}>
               <td>{token
-                ? <button type="button" class="link" onClick={() => void download(runId, a.name)}>
+                ? <button type="button" class="link"
+                          onClick={() => fetching.run(() => download(runId, a.name))}>
                     {a.name}</button>
                 : <a href={href} download={a.name}>{a.name}</a>}</td>
               <td class="num">{bytes(a.size)}</td>
@@ -89,38 +88,6 @@ function Artifacts({ runId, items }: { runId: number; items: Artifact[] }) {
         })}
       </tbody>
     </table>
-  );
-}
-
-function SummaryCards({ summary }: { summary: Record<string, unknown> }) {
-  const n = (path: string) => numberAt(summary, path);
-  const speed = (summary.speedup ?? {}) as Record<string, Record<string, number>>;
-  const best = Object.entries(speed).flatMap(([rt, b]) => Object.entries(b)
-    .map(([batch, x]) => ({ rt, batch, x }))).sort((a, b) => b.x - a.x)[0];
-  const hw = (summary.hardware ?? {}) as Record<string, unknown>;
-  const firstLatency = Object.entries((summary.latency_ms ?? {}) as
-    Record<string, Record<string, { p50: number; p90: number }>>)
-    .flatMap(([rt, b]) => Object.entries(b).map(([batch, v]) => ({ rt, batch, ...v })))
-    .sort((a, b) => Number(b.batch) - Number(a.batch))[0];
-  return (
-    <div class="cards" data-testid="summary-cards">
-      <Card label="accuracy" value={pct(n("accuracy"))}
-            sub={`baseline ${pct(n("baseline_accuracy"))}`} />
-      <Card label="accuracy drop" value={pp(n("accuracy_drop"))} />
-      <Card label="sparsity" value={pct(n("sparsity"), 1)}
-            sub={`${si(n("params_nonzero"))} of ${si(n("params_total"))} params non-zero`} />
-      <Card label="stored size" value={bytes(n("size_bytes.stored"))}
-            sub={`dense fp32 ${bytes(n("size_bytes.dense_fp32"))}`} />
-      <Card label="MACs" value={si(n("macs.effective"))} sub={`dense ${si(n("macs.dense"))}`} />
-      {firstLatency && <Card label={`latency ${firstLatency.rt} @${firstLatency.batch}`}
-                             value={`p50 ${ms(firstLatency.p50)}`}
-                             sub={`p90 ${ms(firstLatency.p90)}`} />}
-      {best && <Card label="best speedup" value={ratio(best.x)}
-                     sub={`${best.rt} @ batch ${best.batch}`} />}
-      <Card label="hardware" value={String(hw.cpu ?? "–")}
-            sub={[hw.gpu ? `GPU ${String(hw.gpu)}` : null, hw.threads != null ? `${String(hw.threads)} thread(s)` : null,
-                  hw.torch ? `torch ${String(hw.torch)}` : null].filter(Boolean).join(", ")} />
-    </div>
   );
 }
 
@@ -133,6 +100,8 @@ export function RunPage({ id }: { id: number }) {
   const artifacts = useFetch((signal) => get("/api/v1/runs/{run_id}/artifacts", {
     path: { run_id: id }, signal }), [id]);
   const [version, setVersion] = useState(0);
+  const cancel = useAction();
+  const fetching = useAction();
   const r = run.data as Run | null;
   const active = r != null && (r.status === "running" || r.status === "queued");
   const live = useLive(r?.sweep_id ?? null, (events) => {
@@ -150,8 +119,7 @@ export function RunPage({ id }: { id: number }) {
   if (run.error) return <ErrorNote error={run.error} />;
   if (!r) return <Loading what={`run ${id}`} />;
   const summary = r.summary ?? null;
-  const known = new Set(keys.data?.keys ?? []);
-  const charts = CHARTS.filter((c) => c.keys.some((k) => known.has(k)));
+  const charts = runCharts(primaryMetric(summary)?.name, keys.data?.keys ?? []);
   const layers = getPath(summary, "layer_sparsity") as Record<string, number> | undefined;
   const sensitivity = summary?.sensitivity;
   // The lease holder while it runs; a failed attempt's error keeps who held it.
@@ -164,9 +132,11 @@ export function RunPage({ id }: { id: number }) {
         <StatusBadge status={r.status} />
         {active && <LiveDot state={live} />}
         <span class="spacer" />
-        {active && <button type="button" onClick={() => void post("/api/v1/runs/{run_id}/cancel", {
-          path: { run_id: id } }).then(run.reload)}>Cancel run</button>}
+        {active && <button type="button" disabled={cancel.busy} onClick={() => cancel.run(() =>
+          post("/api/v1/runs/{run_id}/cancel", { path: { run_id: id } }).then(run.reload))}>
+          Cancel run</button>}
       </header>
+      <ErrorNote error={cancel.error} what="Cancel" />
       <p class="meta">
         <a href={`/sweeps/${r.sweep_id}`}>sweep #{r.sweep_id}</a>
         <span>{r.kind}</span><span>variant <b>{r.variant}</b></span><span>seed {r.seed}</span>
@@ -187,9 +157,9 @@ export function RunPage({ id }: { id: number }) {
 
       <div class="curves-grid">
         {charts.map((c) => (
-          <div class="panel" key={c.title}>
-            <Curves runIds={[id]} metricKeys={c.keys.filter((k) => known.has(k))} title={c.title}
-                    version={version} height={240} testId={`curve-${c.keys[0]}`} />
+          <div class="panel" key={c.id}>
+            <Curves runIds={[id]} metricKeys={c.keys} title={c.title}
+                    version={version} height={240} testId={`curve-${c.id}`} />
           </div>))}
         {keys.data && charts.length === 0 && <p class="muted">No curves recorded.</p>}
       </div>
@@ -197,8 +167,13 @@ export function RunPage({ id }: { id: number }) {
       <div class="two-col">
         {layers && Object.keys(layers).length > 0 && (
           <div class="panel"><h2>Per-layer sparsity</h2><LayerSparsity layers={layers} /></div>)}
-        {summary && <div class="panel"><Latency summary={summary} /></div>}
+        {summary && (
+          <div class="panel"><MetricsTable summary={summary} /><Latency summary={summary} /></div>)}
       </div>
+      {summary && isQuantization(summary.quantization) && (
+        <div class="panel"><h2>Quantization</h2>
+          <Quantization block={summary.quantization} summary={summary} /></div>
+      )}
       {isSensitivity(sensitivity) && (
         <div class="panel"><h2>Layer sensitivity</h2><SensitivityHeatmap table={sensitivity} /></div>
       )}
@@ -209,7 +184,9 @@ export function RunPage({ id }: { id: number }) {
         </div>
         <div class="panel">
           <h2>Artifacts</h2>
-          <Artifacts runId={id} items={(artifacts.data?.items ?? []) as Artifact[]} />
+          <ErrorNote error={fetching.error} what="Download" />
+          <Artifacts runId={id} items={(artifacts.data?.items ?? []) as Artifact[]}
+                     fetching={fetching} />
           <h2>Summary (raw)</h2>
           <details><summary>JSON</summary><pre>{JSON.stringify(summary, null, 2)}</pre></details>
         </div>

@@ -5,47 +5,22 @@ import {
 } from "../components/bits";
 import { Curves } from "../components/Curves";
 import { ParetoChart } from "../components/ParetoChart";
+import { runColumns } from "../components/runColumns";
 import { isSensitivity, SensitivityHeatmap } from "../components/Sensitivity";
-import { type Column, VirtualTable } from "../components/VirtualTable";
-import { LiveDot, useFetch, useLive } from "../hooks";
-import { bytes, cell, datetime, pct, ratio, si } from "../lib/format";
+import { VirtualTable } from "../components/VirtualTable";
+import { LiveDot, useAction, useFetch, useKeyed, useLive } from "../hooks";
+import { cell, datetime } from "../lib/format";
+import {
+  curveKeys, defaultCurveKey, lowerIsBetter, metricAxes, metricNames,
+} from "../lib/metric";
 import { paretoQuery } from "../lib/pareto";
-import { CURVE_KEYS, mergeRuns, recipeOfRun } from "../lib/runs";
-import { fieldLabel, numberAt, paretoAxes, summaryFields } from "../lib/summary";
+import { mergeRuns, recipeOfRun } from "../lib/runs";
+import { fieldLabel, paretoAxes, summaryShape } from "../lib/summary";
 import { sortRows } from "../lib/table";
 import { formatSort, nextSort, parseIds, parseSort, toggleId } from "../lib/urlstate";
 import { type Location, navigate, setQuery } from "../router";
 
 const DEFAULT_SORT = { field: "id", desc: false };
-
-function columns(latency: string | null): Column<Run>[] {
-  const num = (path: string, fmt: (v: number) => string) =>
-    (r: Run) => { const v = numberAt(r, path); return v == null ? "–" : fmt(v); };
-  const cols: Column<Run>[] = [
-    { key: "id", label: "id", width: 64, align: "right", render: (r) => r.id },
-    { key: "variant", label: "variant", render: (r) => <a href={`/runs/${r.id}`}>{r.variant}</a> },
-    { key: "seed", label: "seed", width: 56, align: "right", render: (r) => r.seed },
-    { key: "status", label: "status", width: 112, render: (r) => <StatusBadge status={r.status} /> },
-    { key: "summary.accuracy", label: "accuracy", width: 88, align: "right",
-      render: num("summary.accuracy", (v) => pct(v)) },
-    { key: "summary.accuracy_drop", label: "drop", width: 80, align: "right",
-      render: num("summary.accuracy_drop", (v) => pct(v)) },
-    { key: "summary.sparsity", label: "sparsity", width: 80, align: "right",
-      render: num("summary.sparsity", (v) => pct(v, 1)) },
-    { key: "summary.size_bytes.stored", label: "stored", width: 96, align: "right",
-      render: num("summary.size_bytes.stored", bytes) },
-    { key: "summary.macs.effective", label: "MACs", width: 72, align: "right",
-      render: num("summary.macs.effective", si) },
-  ];
-  if (latency) {
-    const speed = latency.replace("latency_ms", "speedup").replace(/\.p50$/, "");
-    cols.push({ key: latency, label: fieldLabel(latency), width: 150, align: "right",
-                render: num(latency, (v) => v.toFixed(3)) },
-              { key: speed, label: "speedup", width: 80, align: "right",
-                render: num(speed, ratio) });
-  }
-  return cols;
-}
 
 /** One sweep: Pareto chart, runs table, selected runs' curves, gates and sensitivity. */
 export function SweepPage({ id, loc }: { id: number; loc: Location }) {
@@ -53,12 +28,13 @@ export function SweepPage({ id, loc }: { id: number; loc: Location }) {
   const sort = parseSort(q.get("sort"), DEFAULT_SORT);
   const recipe = q.get("recipe") ?? "";
   const selected = parseIds(q.get("sel"));
-  const curveKey = q.get("key") ?? "val/accuracy";
 
   const sweep = useFetch((signal) => get("/api/v1/sweeps/{sweep_id}", {
     path: { sweep_id: id }, signal }) as Promise<Sweep>, [id]);
   const [runs, setRuns] = useState<Run[]>([]);
   const [runsDone, setRunsDone] = useState(false);
+  // The first page of runs says which metric the sweep reports; the chart waits for it.
+  const [firstPage, setFirstPage] = useState(false);
   const [runsError, setRunsError] = useState<unknown>(null);
   const [runsTick, setRunsTick] = useState(0);
   const [curveVersion, setCurveVersion] = useState(0);
@@ -78,24 +54,48 @@ export function SweepPage({ id, loc }: { id: number; loc: Location }) {
     allRuns(id, (page) => {
       acc = acc.concat(page);
       setRuns(acc);
+      setFirstPage(true);
     }, controller.signal, paretoSettled.current!.promise)
       .then(() => {
         performance.mark("sweep:runs-loaded");
         setRunsDone(true);
         setRunsError(null);
       })
-      .catch((exc: unknown) => { if (!controller.signal.aborted) setRunsError(exc); });
+      .catch((exc: unknown) => {
+        if (controller.signal.aborted) return;
+        setRunsError(exc);
+        setFirstPage(true);
+      });
     return () => controller.abort();
   }, [id, runsTick]);
 
-  const fields = useMemo(() => summaryFields(runs.map((r) => r.summary)), [runs.length > 0]);
-  const axes = useMemo(() => paretoAxes(fields), [fields]);
-  const axis = axes.find((a) => a.path === q.get("x")) ?? axes[0]!;
-  const latencyColumn = axis.kind === "ms" ? axis.path
+  // A bounded sample of summaries, read again as runs arrive (queued runs finishing); what
+  // depends on it is rebuilt only when the fields or the metric change.
+  const sampled = useMemo(() => summaryShape(runs.map((r) => r.summary)), [runs]);
+  const shape = useKeyed(sampled, sampled.key);
+  const { fields, metric } = shape;
+  const xAxes = useMemo(() => paretoAxes(fields), [shape]);
+  const yAxes = useMemo(() => metricAxes(metric, fields), [shape]);
+  const xAxis = xAxes.find((a) => a.path === q.get("x")) ?? xAxes[0]!;
+  const yAxis = yAxes.find((a) => a.path === q.get("y")) ?? yAxes[0]!;
+  const latencyColumn = xAxis.kind === "ms" ? xAxis.path
     : fields.find((f) => /^summary\.latency_ms\.[^.]+\.[^.]+\.p50$/.test(f)) ?? null;
+  const columns = useMemo(() => runColumns(latencyColumn, metric), [latencyColumn, shape]);
+  const curveKey = q.get("key") ?? defaultCurveKey(metric?.name);
+  const curveOptions = useMemo(() => curveKeys(
+    [...new Set([metric?.name ?? "accuracy", ...metricNames(fields)])], curveKey),
+                               [shape, curveKey]);
 
+  // The query is asked before the first page says which metric there is (a guess that holds
+  // for most sweeps); a front is shown only for the query now wanted.
+  const query = paretoQuery(xAxis, yAxis);
+  const queryKey = `${query.x}:${query.x_goal}|${query.y}:${query.y_goal}`;
   const pareto = useFetch((signal) => get("/api/v1/sweeps/{sweep_id}/pareto", {
-    path: { sweep_id: id }, query: paretoQuery(axis), signal }), [id, axis.path]);
+    path: { sweep_id: id }, query, signal }).then((data) => ({ key: queryKey, data })),
+                          [id, queryKey]);
+  const front = firstPage && pareto.data?.key === queryKey ? pareto.data.data : null;
+  const cancel = useAction();
+  const retry = useAction();
 
   useEffect(() => {
     if (pareto.data || pareto.error) paretoSettled.current!.resolve();
@@ -162,14 +162,18 @@ export function SweepPage({ id, loc }: { id: number; loc: Location }) {
         <LiveDot state={live} />
         <span class="spacer" />
         {s && (s.status === "queued" || s.status === "running") && (
-          <button type="button" onClick={() => void post("/api/v1/sweeps/{sweep_id}/cancel", {
-            path: { sweep_id: id } }).then(sweep.reload)}>Cancel sweep</button>
+          <button type="button" disabled={cancel.busy} onClick={() => cancel.run(() =>
+            post("/api/v1/sweeps/{sweep_id}/cancel", { path: { sweep_id: id } })
+              .then(sweep.reload))}>Cancel sweep</button>
         )}
         {s && (s.counts.failed ?? 0) > 0 && (
-          <button type="button" onClick={() => void post("/api/v1/sweeps/{sweep_id}/retry-failed", {
-            path: { sweep_id: id } }).then(() => setRunsTick((t) => t + 1))}>Retry failed</button>
+          <button type="button" disabled={retry.busy} onClick={() => retry.run(() =>
+            post("/api/v1/sweeps/{sweep_id}/retry-failed", { path: { sweep_id: id } })
+              .then(() => setRunsTick((t) => t + 1)))}>Retry failed</button>
         )}
       </header>
+      <ErrorNote error={cancel.error} what="Cancel" />
+      <ErrorNote error={retry.error} what="Retry" />
       <ErrorNote error={sweep.error} />
       {s && (
         <p class="meta">
@@ -185,21 +189,27 @@ export function SweepPage({ id, loc }: { id: number; loc: Location }) {
           <div class="panel-head">
             <h2>Pareto front</h2>
             <label>x axis
-              <select value={axis.path} onChange={(e) => setQuery({ x: e.currentTarget.value })}>
-                {axes.map((a) => <option key={a.path} value={a.path}>{a.label}</option>)}
+              <select value={xAxis.path} onChange={(e) => setQuery({ x: e.currentTarget.value })}>
+                {xAxes.map((a) => <option key={a.path} value={a.path}>{a.label}</option>)}
+              </select>
+            </label>
+            <label>y axis
+              <select value={yAxis.path} onChange={(e) => setQuery({ y: e.currentTarget.value })}>
+                {yAxes.map((a) => <option key={a.path} value={a.path}>{a.label}</option>)}
               </select>
             </label>
           </div>
           <ErrorNote error={pareto.error} />
-          {pareto.data ? (
-            <ParetoChart points={pareto.data.points} axis={axis}
+          {front ? (
+            <ParetoChart points={front.points} x={xAxis} y={yAxis}
                          onFinished={() => markReady("chart")}
                          onOpen={(p) => navigate(`/runs/${p.run_ids[0]}`)} />
           ) : <Loading what="the Pareto front" />}
-          {pareto.data && (
+          {front && (
             <p class="muted small">
-              {pareto.data.points.length} variants (succeeded runs, seeds as mean ± std);{" "}
-              {pareto.data.front.length} on the front ({axis.label}: {axis.goal === "max"
+              {front.points.length} variants (succeeded runs, seeds as mean ± std);{" "}
+              {front.front.length} on the front ({xAxis.label}: {xAxis.goal === "max"
+                ? "higher" : "lower"} is better; {yAxis.label}: {yAxis.goal === "max"
                 ? "higher" : "lower"} is better). Click a point to open its run.
             </p>
           )}
@@ -232,7 +242,7 @@ export function SweepPage({ id, loc }: { id: number; loc: Location }) {
             <select value={sort.field} onChange={(e) => setQuery({
               sort: formatSort({ field: e.currentTarget.value, desc: sort.desc }) })}>
               {["id", "variant", "seed", "status", ...fields].map((f) => (
-                <option key={f} value={f}>{fieldLabel(f)}</option>))}
+                <option key={f} value={f}>{fieldLabel(f, metric?.name)}</option>))}
             </select>
           </label>
           <label class="inline">
@@ -250,9 +260,10 @@ export function SweepPage({ id, loc }: { id: number; loc: Location }) {
           </button>
         </div>
         <ErrorNote error={runsError} />
-        <VirtualTable rows={rows} columns={columns(latencyColumn)} label="runs of this sweep"
+        <VirtualTable rows={rows} columns={columns} label="runs of this sweep"
                       testId="runs-table" sort={sort} height={420}
-                      onSort={(f) => setQuery({ sort: formatSort(nextSort(sort, f)) })}
+                      onSort={(f) => setQuery({ sort: formatSort(nextSort(sort, f,
+                                                                  lowerIsBetter(f, metric))) })}
                       onOpen={(r) => navigate(`/runs/${r.id}`)}
                       selected={selectedSet}
                       onToggle={(r) => setQuery({ sel: toggleId(selected, r.id) })}
@@ -266,7 +277,7 @@ export function SweepPage({ id, loc }: { id: number; loc: Location }) {
           <h2>Selected runs' curves</h2>
           <label>Metric
             <select value={curveKey} onChange={(e) => setQuery({ key: e.currentTarget.value })}>
-              {CURVE_KEYS.map((k) => <option key={k} value={k}>{k}</option>)}
+              {curveOptions.map((k) => <option key={k} value={k}>{k}</option>)}
             </select>
           </label>
         </div>

@@ -47,13 +47,31 @@ def test_figures_of_a_summary_and_errors_in_full_under_the_table() -> None:
     assert errors == ["✗ run 8 q/bad[x]/seed=0: ImpossibleTargetError: [bold]99%[/] is too much"]
 
 
-def test_missing_or_odd_summary_fields_show_a_dash() -> None:
+def test_missing_summary_fields_show_a_dash() -> None:
     text = render(runs_table([make_run(3, "q/sens/seed=0", "succeeded",
-                                       summary={"accuracy": 0.5, "sparsity": True,
-                                                "latency_ms": {}})], title="t"))
+                                       summary={"accuracy": 0.5, "latency_ms": {}})], title="t"))
     row = next(line for line in text.splitlines() if "q/sens/seed=0" in line)
     assert "50.00%" in row
-    assert row.count("–") == 5  # drop, sparsity (a bool is no figure), stored, p50, speedup
+    assert row.count("–") == 5  # drop, sparsity, stored, p50, speedup
+
+
+def test_a_summary_with_a_boolean_for_a_figure_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a boolean"):
+        make_run(3, "r", "succeeded", summary={"accuracy": 0.5, "sparsity": True})
+
+
+def test_the_primary_metric_names_its_columns_in_its_unit() -> None:
+    def summary(f1: float, perplexity: float) -> dict[str, Any]:
+        return {"metric": {"name": "perplexity", "goal": "min", "value": perplexity,
+                           "baseline": 20.0, "drop": perplexity - 20.0},
+                "metrics": {"perplexity": perplexity, "macro_f1": f1}, "sparsity": 0.5}
+
+    text = render(runs_table([make_run(1, "a", "succeeded", summary=summary(0.8, 21.5)),
+                              make_run(2, "b", "succeeded", summary=summary(0.9, 19.25))],
+                             title="t"))
+    header = next(line for line in text.splitlines() if "perplexity" in line)
+    assert "drop" in header and "drop pt" not in header and "accuracy" not in header
+    assert "21.5" in text and "+1.5" in text and "19.25" in text and "-0.75" in text
 
 
 def test_a_queued_compress_run_says_what_it_waits_for() -> None:
