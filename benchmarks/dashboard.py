@@ -90,7 +90,11 @@ def summary(sparsity: float, channel: bool, rng: random.Random) -> dict[str, Any
                for rt in ("torch", "onnxruntime")}
     speedup = {rt: {b: (0.37 if b == "64" else 0.095) / v["p50"] for b, v in by.items()}
                for rt, by in latency.items()}
-    return {"accuracy": acc, "baseline_accuracy": base, "accuracy_drop": base - acc,
+    return {"metric": {"name": "accuracy", "goal": "max", "value": acc, "baseline": base,
+                       "drop": base - acc},
+            "metrics": {"accuracy": acc}, "baseline_metrics": {"accuracy": base},
+            "metric_goals": {"accuracy": "max"},
+            "accuracy": acc, "baseline_accuracy": base, "accuracy_drop": base - acc,
             "sparsity": sparsity, "layer_sparsity": {"fc1": sparsity, "fc2": sparsity,
                                                      "classifier": sparsity * 0.8},
             "params_total": 50_610, "params_nonzero": round(50_610 * keep),
@@ -193,12 +197,12 @@ def pareto_service_times(database_url: str, sweep_id: int, repeats: int) -> dict
             groups: dict[str, list[tuple[float, float]]] = {}
             for _, variant, summary_ in rows:
                 xv = summary_["latency_ms"]["torch"]["64"]["p50"]
-                groups.setdefault(variant, []).append((xv, summary_["accuracy"]))
+                groups.setdefault(variant, []).append((xv, summary_["metric"]["value"]))
             return len(groups)
 
     def sql_extracted() -> int:
         with Session(engine) as session:
-            return len(pareto_front(session, sweep_id, x, "summary.accuracy", "min", "max"))
+            return len(pareto_front(session, sweep_id, x, "summary.metric.value", "min", "max"))
 
     out = {}
     for name, fn in (("python", python_decoded), ("sql", sql_extracted)):

@@ -30,6 +30,7 @@ from compression.spec import RunConfig, TrainSpec, parse_spec
 from compression.spec import expand as expand_spec
 from compression.tasks import DataSplits, get_task
 from compression.training import make_optimizer
+from compression.workload import Workload
 
 
 def plain_loop(model: torch.nn.Module, data: DataSplits, spec: TrainSpec, epochs: int,
@@ -87,7 +88,7 @@ def main() -> None:
     for _ in range(args.pairs):
         points.clear()
         start = time.perf_counter()
-        compress_model(config, recipe, task, data, dense,
+        compress_model(config, recipe, Workload(task), dense,
                        emit=lambda k, s, v: points.append((k, s, v)))
         runner_s.append(time.perf_counter() - start)
 

@@ -95,6 +95,13 @@ class Gates(_Model):
     description: str = ""
 
 
+class SweepMetric(_Model):
+    """The primary metric a sweep's spec declares."""
+
+    name: str
+    goal: Literal["max", "min"]
+
+
 class Sweep(_Model):
     id: int
     name: str
@@ -108,6 +115,7 @@ class Sweep(_Model):
     updated_at: datetime
     ended_at: datetime | None = None
     run_count: int
+    metric: SweepMetric | None = None
     counts: dict[str, int]
     spec: dict[str, Any] | None = None
     gates: Gates | None = None

@@ -293,7 +293,8 @@ def _headline(work: Workload, metrics: dict[str, float],
     name = work.primary
     fields: dict[str, Any] = {
         "metric": PrimaryMetric.of(name, work.goal, metrics[name], baseline[name]),
-        "metrics": metrics, "baseline_metrics": baseline}
+        "metrics": metrics, "baseline_metrics": baseline,
+        "metric_goals": {m: work.goals[m] for m in metrics}}
     if "accuracy" in metrics and "accuracy" in baseline:
         fields.update(accuracy=metrics["accuracy"], baseline_accuracy=baseline["accuracy"],
                       accuracy_drop=baseline["accuracy"] - metrics["accuracy"])

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from client.models import GateResult, Run, Sweep, Token
+from compression.spec.metrics import is_fraction
 from compression.spec.summary import RunSummary
 
 STATUS_STYLE = {"queued": "dim", "running": "cyan", "succeeded": "green", "failed": "red",
@@ -41,12 +42,6 @@ def _number(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return None
-
-
-def is_fraction(metric: str) -> bool:
-    """Metrics that are fractions, shown as percent (and their drops in points)."""
-    return metric in ("accuracy", "macro_f1") or (metric.startswith("top")
-                                                   and metric.endswith("_accuracy"))
 
 
 def metric_name(summaries: Iterable[RunSummary | None]) -> str:

@@ -14,6 +14,7 @@ from api.schemas.sweeps import (
     RetryPublic,
     RunPlan,
     SweepCreated,
+    SweepMetric,
     SweepPlan,
     SweepPublic,
     SweepsPublic,
@@ -24,13 +25,16 @@ from api.services.pareto import pareto_front
 from api.services.sweeps_state import run_counts
 from api.spec_body import SubmittedSpec, spec_request_body, submitted_spec
 from compression.spec import expand
+from compression.spec.metrics import declared_metric
 
 router = APIRouter(prefix="/api/v1/sweeps", tags=["sweeps"])
 SpecDep = Annotated[SubmittedSpec, Depends(submitted_spec)]
 
 
 def _public(sweep: Sweep, counts: dict[str, int], with_spec: bool = False) -> SweepPublic:
+    declared = declared_metric(sweep.spec) if isinstance(sweep.spec, dict) else None
     return SweepPublic(
+        metric=None if declared is None else SweepMetric(name=declared[0], goal=declared[1]),
         id=sweep.id, name=sweep.name, task=sweep.task, status=sweep.status,
         source=sweep.source, repo=sweep.repo, ref=sweep.ref,
         sha=sweep.sha, created_at=sweep.created_at, updated_at=sweep.updated_at,

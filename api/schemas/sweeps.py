@@ -131,6 +131,11 @@ class GatesReport(BaseModel):
     description: str = Field(max_length=140, description="one line for a CI commit status")
 
 
+class SweepMetric(BaseModel):
+    name: str
+    goal: Literal["max", "min"]
+
+
 class SweepPublic(BaseModel):
     model_config = example(SWEEP_EXAMPLE)
 
@@ -146,6 +151,9 @@ class SweepPublic(BaseModel):
     updated_at: datetime
     ended_at: datetime | None
     run_count: int
+    metric: SweepMetric | None = Field(default=None, description=(
+        "the primary metric the spec declares (its metric, or an inline task's first); "
+        "null when the task's code decides: read it from the runs' summaries"))
     counts: dict[str, int] = Field(description="runs by status",
                                    examples=[{"queued": 3, "running": 1, "succeeded": 8}])
     spec: dict[str, Any] | None = Field(default=None,

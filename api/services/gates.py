@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.schemas.sweeps import GateBest, GateName, GateResult, GatesReport
+from compression.spec.metrics import is_fraction
 from compression.spec.models import GatesSpec
 
 MAX_DESCRIPTION = 140  # GitHub's limit for a commit status description
@@ -202,9 +203,6 @@ def evaluate_gates(gates: GatesSpec, runs: list[RunOutcome],
                        description=describe(passed, results, best, best_passes))
 
 
-_FRACTIONS = ("accuracy", "macro_f1")
-
-
 def _change(best: GateBest) -> str:
     """The primary metric's change from the baseline: '−0.3 pt' for accuracy, 'macro_f1
     −1.2 pt' for another fraction, 'perplexity +0.52' for the rest."""
@@ -212,8 +210,7 @@ def _change(best: GateBest) -> str:
     if drop is None:
         return f"{name} n/a"
     change = -drop if best.metric_goal != "min" else drop
-    fraction = name in _FRACTIONS or (name.startswith("top") and name.endswith("_accuracy"))
-    shown = f"{100 * change:+.1f} pt" if fraction else f"{change:+.3g}"
+    shown = f"{100 * change:+.1f} pt" if is_fraction(name) else f"{change:+.3g}"
     prefix = "" if name == "accuracy" else f"{name} "
     return (prefix + shown).replace("-", "−")
 

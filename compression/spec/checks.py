@@ -24,6 +24,10 @@ class SemanticErrors(ValueError):
 def semantic_errors(spec: SweepSpec) -> Iterator[FieldError]:
     if len(set(spec.seeds)) != len(spec.seeds):
         yield FieldError("/seeds", "seeds must be distinct")
+    if spec.baseline.weights is not None and spec.baseline.epochs != 0:
+        yield FieldError("/baseline/epochs", "a pretrained baseline (weights) is evaluated, "
+                                             "not trained: leave epochs out, and fine-tune in "
+                                             "the recipes")
     seen: set[str] = set()
     for i, recipe in enumerate(spec.recipes):
         at = f"/recipes/{i}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from compression.spec.checks import SemanticErrors, semantic_errors
 from compression.spec.metrics import MetricSpec
@@ -77,15 +77,13 @@ class BaselineSpec(TrainSpec):
             return {**data, "epochs": 0}
         return data
 
-    @model_validator(mode="after")
-    def _pretrained_is_not_trained(self) -> Self:
-        if self.weights is not None and self.weights.startswith("upload:") and not re.fullmatch(
-                r"upload:[0-9a-f]{64}", self.weights):
+    @field_validator("weights")
+    @classmethod
+    def _upload_ref(cls, weights: str | None) -> str | None:
+        if weights is not None and weights.startswith("upload:") and not re.fullmatch(
+                r"upload:[0-9a-f]{64}", weights):
             raise ValueError("an uploaded file is named upload:<sha256>, 64 hex digits")
-        if self.weights is not None and self.epochs != 0:
-            raise ValueError("a pretrained baseline (weights) is evaluated, not trained: leave "
-                             "epochs out, and fine-tune in the recipes")
-        return self
+        return weights
 
 
 class PruneSpec(SpecModel):
@@ -204,9 +202,12 @@ class GatesSpec(SpecModel):
 
 
 # A registered task's name, a ``Task`` object in Python (``module:attr`` or ``file.py:attr``,
-# as for inline sources), or an inline task.
-TaskRef = Annotated[str, Field(min_length=1, max_length=512,
-                               pattern=f"{TASK_NAME}|{PYTHON_REF}")] | TaskSpec
+# as for inline sources), or an inline task (a mapping).
+TaskRef = Annotated[
+    Annotated[str, Field(min_length=1, max_length=512, pattern=f"{TASK_NAME}|{PYTHON_REF}"),
+              Tag("task-name")]
+    | Annotated[TaskSpec, Tag("task-spec")],
+    Discriminator(lambda v: "task-spec" if isinstance(v, dict | TaskSpec) else "task-name")]
 
 
 class SweepSpec(SpecModel):

@@ -73,6 +73,9 @@ class RunSummary(BaseModel):
         default=None, description="every metric of the task, on the test split",
         examples=[{"accuracy": 0.971, "macro_f1": 0.969}])
     baseline_metrics: dict[str, Number] | None = None
+    metric_goals: dict[str, Goal] | None = Field(
+        default=None, description="each metric's direction: max when higher is better",
+        examples=[{"accuracy": "max", "perplexity": "min"}])
     accuracy: Number | None = Field(default=None, examples=[0.971])
     baseline_accuracy: Number | None = None
     accuracy_drop: Number | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, JsonValue, model_validator
+from pydantic import Discriminator, Field, JsonValue, Tag, field_validator, model_validator
 
 from compression.spec.metrics import BUILTIN_GOALS, METRIC_NAME, builtin_goal
 from compression.spec.types import Fraction, NoBool, NonNegInt, PositiveInt, SpecModel
@@ -71,7 +71,9 @@ class ImageFolderSource(SpecModel):
     """Images on the worker's disk: ``<root>/{train,val,test}/<class>/<image>``.
 
     Classes are the sorted folder names under ``train``. Without a ``val`` folder,
-    ``val_fraction`` of ``train`` (picked by the split seed) validates. Images are decoded
+    ``val_fraction`` of ``train`` (picked by the split seed) validates. size: ``[height,
+    width]`` to resize to (without it, every image must have the same size); channels: 1
+    (grey) or 3 (RGB); mean, std: per-channel normalisation of the [0, 1] pixels. Images are decoded
     one batch at a time by DataLoader workers, so memory does not grow with their number.
     """
 
@@ -87,6 +89,25 @@ class ImageFolderSource(SpecModel):
         default_factory=lambda: [".png", ".jpg", ".jpeg", ".bmp"])
 
 
+def _by_key(key: str, present: str, absent: str) -> Discriminator:
+    """Pick a union member by whether a mapping has ``key``, so that a validation error
+    speaks of the member the user meant (tags contain '-': the parser drops them from the
+    JSON pointer)."""
+    def pick(value: object) -> str:
+        has = key in value if isinstance(value, dict) else hasattr(value, key)
+        return present if has and getattr(value, key, True) is not None else absent
+    return Discriminator(pick)
+
+
+ModelSource = Annotated[
+    Annotated[HFModelSource, Tag("hf-model")] | Annotated[PythonModelSource, Tag("python-model")],
+    _by_key("hf", "hf-model", "python-model")]
+DataSource = Annotated[
+    Annotated[ImageFolderSource, Tag("image-folder")]
+    | Annotated[PythonDataSource, Tag("python-data")],
+    _by_key("image_folder", "image-folder", "python-data")]
+
+
 class TaskSpec(SpecModel):
     """A task defined in the spec: a model source, a data source, the loss and the metrics.
 
@@ -98,23 +119,24 @@ class TaskSpec(SpecModel):
 
     name: Annotated[str, Field(min_length=1, max_length=128, pattern=TASK_NAME)]
     description: Annotated[str, Field(max_length=500)] = ""
-    model: HFModelSource | PythonModelSource
-    data: ImageFolderSource | PythonDataSource
+    model: ModelSource
+    data: DataSource
     loss: Literal["cross_entropy"] | PythonRef = "cross_entropy"
     metrics: Annotated[list[METRIC_NAME], Field(min_length=1, max_length=16)] = Field(
         default_factory=lambda: ["accuracy"])
     classifier: Annotated[str, Field(max_length=256)] | None = None
 
-    @model_validator(mode="after")
-    def _builtin_metrics(self) -> Self:
-        unknown = [m for m in self.metrics if builtin_goal(m) is None]
+    @field_validator("metrics")
+    @classmethod
+    def _builtin_metrics(cls, metrics: list[str]) -> list[str]:
+        unknown = [m for m in metrics if builtin_goal(m) is None]
         if unknown:
             raise ValueError(f"unknown metric {unknown[0]!r}: an inline task computes built-in "
                              f"metrics only ({', '.join(BUILTIN_GOALS)}, topK_accuracy); "
                              "a plug-in task can compute others")
-        if len(set(self.metrics)) != len(self.metrics):
+        if len(set(metrics)) != len(metrics):
             raise ValueError("metrics must be distinct")
-        return self
+        return metrics
 
 
 class LoaderSpec(SpecModel):

@@ -101,8 +101,9 @@ class MacroF1:
         present = (self.tp + self.fp + self.fn) > 0
         if not bool(present.any()):
             return 0.0
-        f1 = 2 * self.tp / (2 * self.tp + self.fp + self.fn).clamp_min(1)
-        return float(f1[present].double().mean())
+        tp, fp, fn = (c.double() for c in (self.tp, self.fp, self.fn))
+        f1 = 2 * tp / (2 * tp + fp + fn).clamp_min(1)
+        return float(f1[present].mean())
 
 
 class Perplexity:

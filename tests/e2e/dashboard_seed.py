@@ -60,6 +60,12 @@ def _replay(api: httpx.Client, run_id: int, record: dict[str, Any]) -> None:
     _ok(api.post(f"/api/v1/workers/{WORKER}/heartbeat", json={"current_run_id": None}))
 
 
+def complete_run(api: httpx.Client, run_id: int, summary: dict[str, Any],
+                 curves: dict[str, list[tuple[int, float]]] | None = None) -> None:
+    """Claim ``run_id`` as the seeding worker, post ``curves`` and complete it with ``summary``."""
+    _replay(api, run_id, {"status": "succeeded", "summary": summary, "curves": curves or {}})
+
+
 def read_results(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text())
     return data

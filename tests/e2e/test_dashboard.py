@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from dashboard_seed import complete_run
 from liveapi import LiveApi
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, update
@@ -46,14 +48,16 @@ FRONT_POINT_JS = """el => {
 
 
 def _pareto_variants(results: dict[str, Any], x: str) -> int:
-    """Variants the Pareto chart must show: succeeded runs with accuracy and ``x``."""
+    """Variants the Pareto chart must show: succeeded runs with the primary metric and ``x``
+    (the metric is ``accuracy`` in summaries written before ``metric`` existed)."""
+    summaries = [run.get("summary") or {} for run in results["runs"]]
+    y = "metric" if any("metric" in s for s in summaries) else "accuracy"
     variants = set()
-    for run in results["runs"]:
-        summary = run.get("summary") or {}
+    for run, summary in zip(results["runs"], summaries, strict=True):
         value: Any = summary
         for key in x.split("."):
             value = value.get(key) if isinstance(value, dict) else None
-        if run["status"] == "succeeded" and "accuracy" in summary and value is not None:
+        if run["status"] == "succeeded" and y in summary and value is not None:
             variants.add(run["name"].rsplit("@seed", 1)[0])
     return len(variants)
 
@@ -143,9 +147,9 @@ def test_list_sweep_run_compare(page: Page, seeded: dict[str, Any], results: dic
     _every_control_is_labelled(page)
     page.screenshot(path=screenshots / "sweep.png", full_page=True)
 
-    # sort by accuracy via the header button; the URL keeps it
+    # sort by the primary metric (accuracy here) via the header button; the URL keeps it
     page.get_by_test_id("runs-table").get_by_role("button", name="accuracy", exact=True).click()
-    expect(page).to_have_url(re.compile(r"sort=-summary\.accuracy"))
+    expect(page).to_have_url(re.compile(r"sort=-summary\.(metric\.value|accuracy)"))
 
     page.get_by_role("button", name=re.compile(r"Compare 2 runs")).click()
     expect(page).to_have_url(re.compile(r"/compare\?runs=\d+,\d+"))
@@ -304,3 +308,86 @@ def test_zooming_into_a_long_curve_reads_that_window_at_full_resolution(
     fine = page.evaluate(POINTS_IN_JS, [chart.element_handle(), lo, hi])
     assert fine >= 395  # every step of the window: 400 raw points
     api.post(f"/api/v1/sweeps/{created.json()['id']}/cancel")
+
+
+def _perplexity_summary(value: float, sparsity: float, **extra: Any) -> dict[str, Any]:
+    """A summary whose primary metric is perplexity (lower is better) against a 10.0 baseline."""
+    return {
+        "metric": {"name": "perplexity", "goal": "min", "value": value, "baseline": 10.0,
+                   "drop": value - 10.0},
+        "metrics": {"perplexity": value, "loss": round(value / 10, 4)},
+        "baseline_metrics": {"perplexity": 10.0, "loss": 1.0},
+        "sparsity": sparsity, "params_total": 1000, "params_nonzero": round(1000 * (1 - sparsity)),
+        "size_bytes": {"dense_fp32": 4000, "stored": round(4000 * (1 - sparsity)) + 100},
+        "macs": {"dense": 1000, "effective": round(1000 * (1 - sparsity))},
+        **extra,
+    }
+
+
+def test_a_sweep_judged_by_perplexity_names_it_on_the_sweep_and_run_pages(
+        page: Page, seeded: dict[str, Any], api: httpx.Client) -> None:
+    spec = {**yaml.safe_load(GOOD_SPEC), "name": "e2e-perplexity", "seeds": [0]}
+    created = api.post("/api/v1/sweeps", json=spec)
+    assert created.status_code == 201, created.text
+    sweep_id = created.json()["id"]
+    runs = api.get("/api/v1/runs", params={"sweep_id": sweep_id}).json()["items"]
+    baseline = next(r for r in runs if r["kind"] == "baseline")
+    low, high = sorted((r for r in runs if r["kind"] != "baseline"),
+                       key=lambda r: "0.9" in r["variant"])
+
+    # Opened while every run is queued: no summary says which metric there is yet.
+    page.goto(f"/sweeps/{sweep_id}")
+    table = page.get_by_test_id("runs-table")
+    expect(table).to_have_attribute("data-rows", "3")
+    expect(page.get_by_text("live", exact=True)).to_be_visible()
+
+    # A failed cancel is shown, not dropped.
+    page.route(f"**/api/v1/sweeps/{sweep_id}/cancel", lambda route: route.fulfill(
+        status=409, content_type="application/problem+json",
+        body=json.dumps({"type": "about:blank", "title": "Conflict", "status": 409,
+                         "detail": "the sweep is ending"})))
+    page.get_by_role("button", name="Cancel sweep").click()
+    expect(page.get_by_role("alert").filter(has_text="Cancel failed")).to_contain_text(
+        "the sweep is ending")
+    page.unroute(f"**/api/v1/sweeps/{sweep_id}/cancel")
+
+    sensitivity = {"levels": [0.5, 0.9], "layers": {"fc1": [10.2, 13.0], "fc2": [10.1, 11.0]},
+                   "dense_value": 10.0, "metric": "perplexity", "goal": "min"}
+    complete_run(api, baseline["id"], _perplexity_summary(10.0, 0.0))
+    complete_run(api, low["id"], _perplexity_summary(10.5, 0.5))
+    # A quantization block of the new kind: fp32 metrics, no fp32_accuracy.
+    quantization = {"mode": "ptq_static", "runtime": "onnxruntime",
+                    "fp32_metrics": {"perplexity": 13.5, "loss": 1.35}}
+    complete_run(api, high["id"], _perplexity_summary(14.25, 0.9, sensitivity=sensitivity,
+                                                      quantization=quantization),
+                 curves={"val/perplexity": [(0, 20.0), (1, 14.25)],
+                         "train/loss": [(0, 3.0), (1, 2.6)]})
+
+    # The summaries arrive over live updates: the axes and columns follow, without a reload.
+    chart = page.get_by_test_id("pareto-chart")
+    expect(chart).to_have_attribute("data-y", "perplexity")
+    expect(chart).to_have_attribute("aria-label", re.compile(r"^Pareto chart: perplexity against"))
+    expect(chart).to_have_attribute("data-points", "3")
+    header = table.get_by_role("button", name="perplexity", exact=True)
+    expect(header).to_be_visible()
+    expect(table).to_contain_text("14.25")  # a plain number, not a percentage
+    expect(table).to_contain_text("+4.25")
+    expect(page.get_by_test_id("sensitivity-metric")).to_contain_text("lower is better")
+    # lower is better: the first click sorts best (lowest) first
+    header.click()
+    expect(page).to_have_url(re.compile(r"sort=summary\.metric\.value"))
+    expect(table.get_by_role("row").first).to_contain_text(baseline["variant"])
+
+    page.goto(f"/runs/{high['id']}")
+    cards = page.get_by_test_id("summary-cards")
+    expect(cards).to_contain_text("perplexity drop")
+    expect(cards).to_contain_text("14.25")
+    expect(cards).to_contain_text("lower is better")
+    expect(page.get_by_test_id("metrics-table")).to_contain_text("loss")
+    quantized = page.get_by_test_id("quantization")
+    expect(quantized).to_contain_text("perplexity (primary)")
+    expect(quantized).to_contain_text("13.5")  # fp32
+    expect(quantized).to_contain_text("+0.75")  # int8 against fp32, lower is better
+    expect(page.get_by_test_id("curve-val/perplexity")).to_have_attribute("data-lines", "1")
+    expect(page.get_by_test_id("curve-val/accuracy")).to_have_count(0)
+    _every_control_is_labelled(page)

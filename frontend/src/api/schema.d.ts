@@ -132,7 +132,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Accuracy-vs-cost Pareto front, seeds aggregated */
+        /** Metric-vs-cost Pareto front, seeds aggregated (y: the primary metric is summary.metric.value) */
         get: operations["pareto_api_v1_sweeps__sweep_id__pareto_get"];
         put?: never;
         post?: never;
@@ -340,6 +340,41 @@ export interface paths {
         };
         /** List a run's artifacts */
         get: operations["list__api_v1_runs__run_id__artifacts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest uploads */
+        get: operations["list__api_v1_uploads_get"];
+        put?: never;
+        /** Upload a file (raw bytes, streamed); the reply's ref goes in a spec */
+        post: operations["upload_api_v1_uploads_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uploads/{sha256}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download an upload */
+        get: operations["download_api_v1_uploads__sha256__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1400,6 +1435,17 @@ export interface components {
                 [key: string]: number;
             } | null;
             /**
+             * Metric Goals
+             * @description each metric's direction: max when higher is better
+             * @example {
+             *       "accuracy": "max",
+             *       "perplexity": "min"
+             *     }
+             */
+            metric_goals?: {
+                [key: string]: "max" | "min";
+            } | null;
+            /**
              * Accuracy
              * @example 0.971
              */
@@ -1650,6 +1696,16 @@ export interface components {
              */
             run_ids: number[];
         };
+        /** SweepMetric */
+        SweepMetric: {
+            /** Name */
+            name: string;
+            /**
+             * Goal
+             * @enum {string}
+             */
+            goal: "max" | "min";
+        };
         /**
          * SweepPlan
          * @description What a spec expands to (``dry_run=true``); nothing is stored.
@@ -1745,6 +1801,8 @@ export interface components {
             ended_at: string | null;
             /** Run Count */
             run_count: number;
+            /** @description the primary metric the spec declares (its metric, or an inline task's first); null when the task's code decides: read it from the runs' summaries */
+            metric?: components["schemas"]["SweepMetric"] | null;
             /**
              * Counts
              * @description runs by status
@@ -2295,6 +2353,52 @@ export interface components {
             items: components["schemas"]["TriggerPublic"][];
         };
         /**
+         * UploadPublic
+         * @example {
+         *       "created_at": "2026-12-01T12:30:00Z",
+         *       "name": "model.safetensors",
+         *       "ref": "upload:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+         *       "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+         *       "size": 212000
+         *     }
+         */
+        UploadPublic: {
+            /**
+             * Ref
+             * @description what a spec names: baseline.weights: upload:<sha256>
+             */
+            ref: string;
+            /** Sha256 */
+            sha256: string;
+            /** Name */
+            name: string;
+            /** Size */
+            size: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /**
+         * UploadsPublic
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-12-01T12:30:00Z",
+         *           "name": "model.safetensors",
+         *           "ref": "upload:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+         *           "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+         *           "size": 212000
+         *         }
+         *       ]
+         *     }
+         */
+        UploadsPublic: {
+            /** Items */
+            items: components["schemas"]["UploadPublic"][];
+        };
+        /**
          * WorkerHeartbeat
          * @example {
          *       "current_run_id": 42
@@ -2588,7 +2692,9 @@ export interface components {
          * @description Images on the worker's disk: ``<root>/{train,val,test}/<class>/<image>``.
          *
          *     Classes are the sorted folder names under ``train``. Without a ``val`` folder,
-         *     ``val_fraction`` of ``train`` (picked by the split seed) validates. Images are decoded
+         *     ``val_fraction`` of ``train`` (picked by the split seed) validates. size: ``[height,
+         *     width]`` to resize to (without it, every image must have the same size); channels: 1
+         *     (grey) or 3 (RGB); mean, std: per-channel normalisation of the [0, 1] pixels. Images are decoded
          *     one batch at a time by DataLoader workers, so memory does not grow with their number.
          */
         ImageFolderSource: {
@@ -3007,7 +3113,8 @@ export interface components {
          * @description A sweep: one task, seeds, the dense baseline and the recipes to try.
          *
          *     version: the spec format (``SPEC_VERSION``); older versions are read as they are.
-         *     task: a registered task's name, or an inline task (model, data, loss, metrics).
+         *     task: a registered task's name, a ``Task`` in Python (``module:attr``, or
+         *     ``path/file.py:attr`` on the workers), or an inline task (model, data, loss, metrics).
          *     metric: the primary metric and its direction; by default the task's own primary metric.
          */
         SweepSpec: {
@@ -4578,6 +4685,166 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ArtifactsPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error or database unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list__api_v1_uploads_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadsPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error or database unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upload_api_v1_uploads_post: {
+        parameters: {
+            query?: {
+                name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadPublic"];
+                };
+            };
+            /** @description over the artifact size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description server error or database unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    download_api_v1_uploads__sha256__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
                 };
             };
             /** @description Validation Error */

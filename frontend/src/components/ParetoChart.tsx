@@ -6,7 +6,10 @@ import type { Axis } from "../lib/summary";
 import { Chart } from "./Chart";
 
 export function axisFormatter(axis: Axis): (v: number) => string {
-  return { fraction: (v: number) => pct(v, 1), bytes, count: si, ms, number: sig }[axis.kind];
+  // ECharts passes (value, index): each formatter takes the value only.
+  return { fraction: (v: number) => pct(v, 1), bytes: (v: number) => bytes(v),
+           count: (v: number) => si(v), ms: (v: number) => ms(v),
+           number: (v: number) => sig(v) }[axis.kind];
 }
 
 interface Props {
@@ -44,8 +47,8 @@ export function ParetoChart({ points, x: axis, y, onOpen, onFinished }: Props) {
       grid: { left: 64, right: 24, top: 32, bottom: 48 },
       xAxis: { type: "value", name: axis.label, nameLocation: "middle", nameGap: 28, scale: true,
                inverse: false, axisLabel: { formatter: fmtX } },
-      yAxis: { type: "value", name: `${y.label} (${y.goal === "max" ? "higher" : "lower"} is better)`,
-               nameTextStyle: { align: "left" }, scale: true,
+      yAxis: { type: "value", scale: true, nameTextStyle: { align: "left" },
+               name: `${y.label} (${y.goal === "max" ? "higher" : "lower"} is better)`,
                axisLabel: { formatter: axisFormatter(y) } },
       series: [
         { id: "front-line", type: "line", data: view.frontLine, silent: true, symbol: "none",

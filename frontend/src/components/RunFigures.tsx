@@ -2,25 +2,13 @@
 
 import { bytes, ms, pct, ratio, si } from "../lib/format";
 import {
-  defaultGoal, formatDrop, formatMetric, type Goal, primaryMetric, type RunSummary,
+  defaultGoal, dropFrom, formatDrop, formatMetric, fp32Metrics, type Goal, primaryMetric,
+  type RunSummary, taskMetrics,
 } from "../lib/metric";
 import { numberAt } from "../lib/summary";
 import { Card } from "./bits";
 
 type Numbers = Record<string, number>;
-
-/** How much worse ``value`` is than ``reference`` (positive is worse, as summaries count it). */
-function dropFrom(reference: number | undefined, value: number | undefined,
-                  goal: Goal): number | null {
-  if (reference == null || value == null) return null;
-  return goal === "max" ? reference - value : value - reference;
-}
-
-/** The task's metrics of a summary; an old one has accuracy only. */
-function metricsOf(summary: RunSummary): Numbers {
-  if (summary.metrics) return summary.metrics;
-  return summary.accuracy != null ? { accuracy: summary.accuracy } : {};
-}
 
 export function SummaryCards({ summary }: { summary: Record<string, unknown> }) {
   const n = (path: string) => numberAt(summary, path);
@@ -62,8 +50,13 @@ export function SummaryCards({ summary }: { summary: Record<string, unknown> }) 
 }
 
 /** One row per metric: a value against a reference (the baseline, or the fp32 model). */
-function MetricRows({ values, reference, primary }: { values: Numbers; reference: Numbers;
-                                                      primary: { name: string; goal: Goal } | null }) {
+interface MetricRowsProps {
+  values: Numbers;
+  reference: Numbers;
+  primary: { name: string; goal: Goal } | null;
+}
+
+function MetricRows({ values, reference, primary }: MetricRowsProps) {
   return (
     <>
       {Object.entries(values).map(([name, value]) => {
@@ -84,7 +77,7 @@ function MetricRows({ values, reference, primary }: { values: Numbers; reference
  * task has more than the primary metric the cards already show. */
 export function MetricsTable({ summary }: { summary: Record<string, unknown> }) {
   const s = summary as RunSummary;
-  const metrics = metricsOf(s);
+  const metrics = taskMetrics(s);
   if (Object.keys(metrics).length < 2) return null;
   return (
     <table class="grid compact" data-testid="metrics-table">
@@ -117,9 +110,7 @@ export function isQuantization(value: unknown): value is QuantizationBlock {
 export function Quantization({ block, summary }: { block: QuantizationBlock;
                                                    summary: Record<string, unknown> }) {
   const s = summary as RunSummary;
-  // Blocks written before fp32_metrics existed carry fp32_accuracy only.
-  const fp32 = block.fp32_metrics
-    ?? (block.fp32_accuracy != null ? { accuracy: block.fp32_accuracy } : {});
+  const fp32 = fp32Metrics(block);
   const how = [block.mode, block.weights, block.activations && `activations ${block.activations}`,
                block.runtime && `on ${block.runtime}`].filter(Boolean).join(", ");
   return (
@@ -128,7 +119,7 @@ export function Quantization({ block, summary }: { block: QuantizationBlock;
       <table class="grid compact">
         <thead><tr><th scope="col">metric</th><th scope="col" class="num">int8</th>
           <th scope="col" class="num">fp32</th><th scope="col" class="num">drop</th></tr></thead>
-        <tbody><MetricRows values={metricsOf(s)} reference={fp32} primary={primaryMetric(s)} />
+        <tbody><MetricRows values={taskMetrics(s)} reference={fp32} primary={primaryMetric(s)} />
         </tbody>
       </table>
       {Object.values(block.verdict ?? {}).map((v) => <p key={v} class="muted small">{v}</p>)}

@@ -1,15 +1,17 @@
 import { describe, expect, it } from "vitest";
 import {
-  curveKeys, defaultCurveKey, defaultGoal, formatDrop, formatMetric, isFraction, lowerIsBetter,
-  metricAxes, metricPaths, primaryMetric, runCharts, sweepMetric,
+  curveKeys, defaultCurveKey, defaultGoal, distinctFields, dropFrom, formatDrop, formatMetric,
+  fp32Metrics, isFraction, lowerIsBetter, metricAxes, metricFieldFormat, metricPaths,
+  primaryMetric, runCharts, sweepMetric, taskMetrics,
 } from "./metric";
 import { sensitivityView } from "./sensitivity";
 
-const F1 = { metric: { name: "macro_f1", goal: "max", value: 0.91, baseline: 0.93, drop: 0.02 },
-             metrics: { accuracy: 0.95, macro_f1: 0.91, loss: 0.3 }, accuracy: 0.95,
-             accuracy_drop: 0.01 };
-const PPL = { metric: { name: "perplexity", goal: "min", value: 12.5, baseline: 10, drop: 2.5 },
-              metrics: { perplexity: 12.5, loss: 2.53 } };
+const F1 = {
+  metric: { name: "macro_f1", goal: "max" as const, value: 0.91, baseline: 0.93, drop: 0.02 },
+  metrics: { accuracy: 0.95, macro_f1: 0.91, loss: 0.3 }, accuracy: 0.95, accuracy_drop: 0.01 };
+const PPL = {
+  metric: { name: "perplexity", goal: "min" as const, value: 12.5, baseline: 10, drop: 2.5 },
+  metrics: { perplexity: 12.5, loss: 2.53 } };
 const OLD = { accuracy: 0.96, baseline_accuracy: 0.97, accuracy_drop: 0.01 };
 
 describe("primary metric", () => {
@@ -32,6 +34,21 @@ describe("primary metric", () => {
     expect(sweepMetric([{ metric: { name: "loss", value: 1 } }])!.goal).toBe("min");
   });
 
+  it("lists every metric, and the fp32 model's, from new and old summaries", () => {
+    expect(taskMetrics(PPL)).toEqual({ perplexity: 12.5, loss: 2.53 });
+    expect(taskMetrics(OLD)).toEqual({ accuracy: 0.96 });
+    expect(taskMetrics({})).toEqual({});
+    expect(fp32Metrics({ fp32_metrics: { perplexity: 11 } })).toEqual({ perplexity: 11 });
+    expect(fp32Metrics({ fp32_accuracy: 0.97 })).toEqual({ accuracy: 0.97 });
+    expect(fp32Metrics({})).toEqual({});
+  });
+
+  it("counts a drop as positive when worse, for either goal", () => {
+    expect(dropFrom(10, 12.5, "min")).toBe(2.5);
+    expect(dropFrom(0.93, 0.91, "max")).toBeCloseTo(0.02);
+    expect(dropFrom(undefined, 1, "max")).toBeNull();
+  });
+
   it("knows built-in goals and which metrics are fractions", () => {
     expect(defaultGoal("perplexity")).toBe("min");
     expect(defaultGoal("loss")).toBe("min");
@@ -50,6 +67,14 @@ describe("formatting a metric", () => {
     expect(formatDrop("perplexity", 2.5)).toBe("+2.5");
     expect(formatDrop("loss", -0.012345)).toBe("−0.01235");
     expect(formatMetric("loss", null)).toBe("–");
+  });
+
+  it("formats a summary's metric fields by metric, and leaves the others alone", () => {
+    expect(metricFieldFormat("summary.metric.drop", "macro_f1")!(0.02)).toBe("+2.00 pp");
+    expect(metricFieldFormat("summary.metric.value", "perplexity")!(12.5)).toBe("12.5");
+    expect(metricFieldFormat("summary.metric.value", null)).toBeNull();
+    expect(metricFieldFormat("summary.baseline_metrics.accuracy", null)!(0.5)).toBe("50.00%");
+    expect(metricFieldFormat("summary.sparsity", "accuracy")).toBeNull();
   });
 });
 
@@ -72,6 +97,17 @@ describe("axes and columns", () => {
       .toEqual({ value: "summary.accuracy", drop: "summary.accuracy_drop" });
     expect(metricPaths(null)).toEqual({ value: "summary.metric.value",
                                         drop: "summary.metric.drop" });
+  });
+
+  it("drops the copies of the primary metric that new summaries carry", () => {
+    const all = ["summary.metric.value", "summary.metrics.macro_f1", "summary.metrics.accuracy",
+                 "summary.baseline_metrics.macro_f1", "summary.accuracy", "summary.accuracy_drop",
+                 "summary.sparsity"];
+    expect(distinctFields(all, { name: "macro_f1", goal: "max", legacy: false })).toEqual([
+      "summary.metric.value", "summary.metrics.accuracy", "summary.sparsity"]);
+    expect(distinctFields(["summary.accuracy", "summary.accuracy_drop"],
+                          { name: "accuracy", goal: "max", legacy: true }))
+      .toEqual(["summary.accuracy", "summary.accuracy_drop"]);
   });
 
   it("says which fields are better lower, following the metric's goal", () => {
@@ -97,7 +133,7 @@ describe("curves", () => {
   });
 
   it("offers each metric's curve, the training curves, and the key in the URL", () => {
-    expect(curveKeys(["perplexity", "loss"], "val/bleu")).toEqual([
+    expect(curveKeys(["perplexity", "loss", "perplexity"], "val/bleu")).toEqual([
       "val/perplexity", "val/loss", "train/loss", "sparsity/actual", "sparsity/target", "lr",
       "val/bleu"]);
   });

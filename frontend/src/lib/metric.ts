@@ -87,6 +87,28 @@ export function sweepMetric(summaries: Iterable<unknown>, sample = 200): MetricR
   return legacy;
 }
 
+/** Every metric of the task in a summary; one written before ``metrics`` has accuracy only. */
+export function taskMetrics(summary: RunSummary): Record<string, number> {
+  if (summary.metrics) return summary.metrics;
+  return summary.accuracy != null ? { accuracy: summary.accuracy } : {};
+}
+
+/** The fp32 model's metrics in a summary's ``quantization`` block; an older block has
+ * ``fp32_accuracy`` only. */
+export function fp32Metrics(block: { fp32_metrics?: Record<string, number>;
+                                     fp32_accuracy?: number }): Record<string, number> {
+  if (block.fp32_metrics) return block.fp32_metrics;
+  return block.fp32_accuracy != null ? { accuracy: block.fp32_accuracy } : {};
+}
+
+/** How much worse ``value`` is than ``reference``, counted as summaries count a drop:
+ * positive is worse, whatever the goal. */
+export function dropFrom(reference: number | null | undefined, value: number | null | undefined,
+                         goal: Goal): number | null {
+  if (reference == null || value == null) return null;
+  return goal === "max" ? reference - value : value - reference;
+}
+
 /** The summary paths of the metric's value and drop, as sort and Pareto parameters take them.
  * Before any summary arrives (null), the current layout is assumed. */
 export function metricPaths(ref: MetricRef | null): { value: string; drop: string } {
@@ -105,6 +127,19 @@ export function formatDrop(name: string, value: number | null | undefined): stri
   return isFraction(name) ? pp(value) : signed(value);
 }
 
+/** How a metric field of a summary reads (``metric.*``, ``metrics.*``, ``baseline_metrics.*``),
+ * or null for the other fields. ``primary``: the primary metric's name, if known. */
+export function metricFieldFormat(field: string, primary: string | null | undefined):
+    ((value: number | null) => string) | null {
+  const f = field.replace(/^summary\./, "");
+  const block = /^metric\.(value|baseline|drop)$/.exec(f);
+  if (block && primary) {
+    return block[1] === "drop" ? (v) => formatDrop(primary, v) : (v) => formatMetric(primary, v);
+  }
+  const named = /^(?:baseline_)?metrics\.([^.]+)$/.exec(f);
+  return named ? (v) => formatMetric(named[1]!, v) : null;
+}
+
 /** The task's metric names found in summary fields (``summary.metrics.<name>``). */
 export function metricNames(fields: readonly string[]): string[] {
   const names: string[] = [];
@@ -113,6 +148,17 @@ export function metricNames(fields: readonly string[]): string[] {
     if (m && PATH_KEY.test(m[1]!)) names.push(m[1]!);
   }
   return names;
+}
+
+/** ``fields`` without the copies a summary with a ``metric`` block carries: the primary
+ * metric again under ``metrics`` / ``baseline_metrics``, and the top-level accuracy fields
+ * kept for older readers (``metrics.accuracy`` has the same number). */
+export function distinctFields(fields: readonly string[], ref: MetricRef | null): string[] {
+  if (!ref || ref.legacy) return [...fields];
+  const copies = new Set([`summary.metrics.${ref.name}`, `summary.baseline_metrics.${ref.name}`,
+                          "summary.accuracy", "summary.baseline_accuracy",
+                          "summary.accuracy_drop"]);
+  return fields.filter((f) => !copies.has(f));
 }
 
 /** The y axes a Pareto chart offers: the primary metric first, with its goal, then the task's

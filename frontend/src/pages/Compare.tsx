@@ -6,7 +6,8 @@ import { useFetch } from "../hooks";
 import { diffConfigs } from "../lib/diff";
 import { cell } from "../lib/format";
 import {
-  curveKeys, defaultCurveKey, lowerIsBetter, metricNames, primaryMetric, sweepMetric,
+  curveKeys, defaultCurveKey, distinctFields, lowerIsBetter, metricFieldFormat, metricNames,
+  primaryMetric, sweepMetric,
 } from "../lib/metric";
 import { fieldLabel, numberAt, summaryFields } from "../lib/summary";
 import { parseIds } from "../lib/urlstate";
@@ -35,15 +36,16 @@ export function ComparePage({ loc }: { loc: Location }) {
     path: { run_id: id }, signal }))), [ids.join(",")]);
   const list = (runs.data ?? []) as Run[];
   const diff = useMemo(() => diffConfigs(list.map((r) => r.config)), [list]);
-  const fields = useMemo(() => summaryFields(list.map((r) => r.summary)), [list]);
   const metric = useMemo(() => sweepMetric(list.map((r) => r.summary)), [list]);
+  const fields = useMemo(() => distinctFields(summaryFields(list.map((r) => r.summary)), metric),
+                         [list, metric]);
   // Runs of different tasks may have different primary metrics: their "primary" rows then
   // hold different things, and none of them is best.
   const mixed = new Set(list.map((r) => primaryMetric(r.summary)?.name)
     .filter((n) => n != null)).size > 1;
   const primary = mixed ? null : metric?.name;
   const key = loc.query.get("key") ?? defaultCurveKey(primary);
-  const keyOptions = curveKeys([...new Set([primary ?? "accuracy", ...metricNames(fields)])], key);
+  const keyOptions = curveKeys([primary ?? "accuracy", ...metricNames(fields)], key);
   const names = useMemo(() => Object.fromEntries(list.map((r) => [r.id, `#${r.id} ${r.variant}`])),
                         [list]);
   const shown = all ? diff : diff.filter((d) => d.differs);
@@ -87,13 +89,14 @@ export function ComparePage({ loc }: { loc: Location }) {
                 <tbody>
                   {fields.map((f) => {
                     const values = list.map((r) => numberAt(r, f));
+                    const fmt = metricFieldFormat(f, primary) ?? cell;
                     const best = mixed && f.startsWith("summary.metric.") ? -1
                       : bestIndex(values, lowerIsBetter(f, metric));
                     return (
                       <tr key={f}>
                         <th scope="row">{fieldLabel(f, primary)}</th>
                         {values.map((v, i) => (
-                          <td key={i} class={`num ${i === best ? "best" : ""}`}>{cell(v)}</td>))}
+                          <td key={i} class={`num ${i === best ? "best" : ""}`}>{fmt(v)}</td>))}
                       </tr>);
                   })}
                 </tbody>

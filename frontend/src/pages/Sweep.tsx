@@ -11,7 +11,7 @@ import { VirtualTable } from "../components/VirtualTable";
 import { LiveDot, useAction, useFetch, useKeyed, useLive } from "../hooks";
 import { cell, datetime } from "../lib/format";
 import {
-  curveKeys, defaultCurveKey, lowerIsBetter, metricAxes, metricNames,
+  curveKeys, defaultCurveKey, distinctFields, lowerIsBetter, metricAxes, metricNames,
 } from "../lib/metric";
 import { paretoQuery } from "../lib/pareto";
 import { mergeRuns, recipeOfRun } from "../lib/runs";
@@ -73,18 +73,28 @@ export function SweepPage({ id, loc }: { id: number; loc: Location }) {
   // depends on it is rebuilt only when the fields or the metric change.
   const sampled = useMemo(() => summaryShape(runs.map((r) => r.summary)), [runs]);
   const shape = useKeyed(sampled, sampled.key);
-  const { fields, metric } = shape;
+  const { fields } = shape;
+  // Before any run reports, the metric the spec declares (null when the task's code decides).
+  const declared = sweep.data?.metric;
+  const metric = shape.metric
+    ?? (declared ? { name: declared.name, goal: declared.goal, legacy: false } : null);
+  const metricKey = `${metric?.name}:${metric?.goal}:${metric?.legacy}`;
   const xAxes = useMemo(() => paretoAxes(fields), [shape]);
-  const yAxes = useMemo(() => metricAxes(metric, fields), [shape]);
+  const yAxes = useMemo(() => metricAxes(metric, fields), [shape, metricKey]);
   const xAxis = xAxes.find((a) => a.path === q.get("x")) ?? xAxes[0]!;
   const yAxis = yAxes.find((a) => a.path === q.get("y")) ?? yAxes[0]!;
   const latencyColumn = xAxis.kind === "ms" ? xAxis.path
     : fields.find((f) => /^summary\.latency_ms\.[^.]+\.[^.]+\.p50$/.test(f)) ?? null;
-  const columns = useMemo(() => runColumns(latencyColumn, metric), [latencyColumn, shape]);
+  const columns = useMemo(() => runColumns(latencyColumn, metric),
+                          [latencyColumn, shape, metricKey]);
+  // The sort in the URL stays listed even where the sample lacks it (an older link).
+  const sortFields = useMemo(() => [...new Set(["id", "variant", "seed", "status",
+                                                ...distinctFields(fields, metric), sort.field])],
+                             [shape, metricKey, sort.field]);
   const curveKey = q.get("key") ?? defaultCurveKey(metric?.name);
-  const curveOptions = useMemo(() => curveKeys(
-    [...new Set([metric?.name ?? "accuracy", ...metricNames(fields)])], curveKey),
-                               [shape, curveKey]);
+  const curveOptions = useMemo(() => curveKeys([metric?.name ?? "accuracy",
+                                                ...metricNames(fields)], curveKey),
+                               [shape, metricKey, curveKey]);
 
   // The query is asked before the first page says which metric there is (a guess that holds
   // for most sweeps); a front is shown only for the query now wanted.
@@ -241,7 +251,7 @@ export function SweepPage({ id, loc }: { id: number; loc: Location }) {
           <label>Sort by
             <select value={sort.field} onChange={(e) => setQuery({
               sort: formatSort({ field: e.currentTarget.value, desc: sort.desc }) })}>
-              {["id", "variant", "seed", "status", ...fields].map((f) => (
+              {sortFields.map((f) => (
                 <option key={f} value={f}>{fieldLabel(f, metric?.name)}</option>))}
             </select>
           </label>

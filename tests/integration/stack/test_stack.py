@@ -30,7 +30,8 @@ from client.models import Run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).parents[3]
-SUMMARY_KEYS = {"accuracy", "baseline_accuracy", "accuracy_drop", "sparsity", "layer_sparsity",
+SUMMARY_KEYS = {"metric", "metrics", "baseline_metrics", "accuracy", "baseline_accuracy",
+                "accuracy_drop", "sparsity", "layer_sparsity",
                 "params_total", "params_nonzero", "size_bytes", "macs", "latency_ms",
                 "speedup", "hardware"}
 STEPS_PER_EPOCH = 5  # 1,078 training digits in batches of 256
@@ -139,7 +140,7 @@ def test_quick_example_through_cli_api_and_worker(make_stack: Callable[..., Stac
     runs = stack.runs(sweep.id)
     assert len(runs) == 5 and all(r.status == "succeeded" for r in runs), runs
     for run in runs:
-        assert run.summary is not None and set(run.summary) >= SUMMARY_KEYS, run.name
+        assert run.summary is not None and set(run.summary.to_json()) >= SUMMARY_KEYS, run.name
         if run.variant.startswith("sensitivity"):
             continue
         steps = loss_steps(stack.admin, run.id)

@@ -54,9 +54,9 @@ def test_baseline_then_compress_run_end_to_end(admin: Client, executor: RunExecu
     assert executor.execute(compress.id) == "succeeded"
     done = admin.get_run(compress.id)
     assert done.status == "succeeded" and done.summary is not None
-    assert done.summary["sparsity"] == pytest.approx(0.7, abs=1e-3)
-    assert {"accuracy", "accuracy_drop", "latency_ms", "speedup", "size_bytes"} <= set(
-        done.summary)
+    assert done.summary.sparsity == pytest.approx(0.7, abs=1e-3)
+    assert {"metric", "accuracy", "accuracy_drop", "latency_ms", "speedup", "size_bytes"} <= set(
+        done.summary.to_json())
     names = {a.name for a in admin.list_artifacts(compress.id)}
     assert {"model.safetensors", "checkpoint.pt", "run.log"} <= names
     loss_steps = steps(admin, compress.id, "train/loss")

@@ -135,3 +135,39 @@ def test_malformed_summaries_are_ignored_not_fatal() -> None:
     report = evaluate_gates(GatesSpec(max_accuracy_drop=0.01, min_speedup=1.0), runs)
     assert report.best is not None and report.best.accuracy_drop == pytest.approx(0.004)
     assert report.best.speedup is None and report.passed is False
+
+
+def _perplexity(run_id: int, variant: str, value: float, speedup: float) -> RunOutcome:
+    return RunOutcome(run_id, variant, {
+        "metric": {"name": "perplexity", "goal": "min", "value": value, "baseline": 20.0,
+                   "drop": value - 20.0},
+        "metrics": {"perplexity": value}, "speedup": {"torch": {"8": speedup}},
+        "size_bytes": {"dense_fp32": 1_000_000, "stored": 500_000}})
+
+
+def test_a_lower_is_better_metric_is_gated_and_ranked_by_its_drop() -> None:
+    runs = [_perplexity(1, "a[x=1]", 21.5, 1.9), _perplexity(2, "a[x=1]", 22.5, 2.1),
+            _perplexity(3, "b[x=2]", 20.3, 1.2)]
+    figures = {f.variant: f for f in variant_figures(runs)}
+    assert figures["a[x=1]"].metric_drop == pytest.approx(2.0)
+    assert figures["a[x=1]"].metric == "perplexity" and figures["a[x=1]"].metric_goal == "min"
+    assert figures["b[x=2]"].accuracy is None
+    report = evaluate_gates(GatesSpec(max_metric_drop=0.5), runs)
+    assert report.passed is True and report.best is not None
+    assert report.best.variant == "b[x=2]"
+    assert report.description == "passed: best b[x=2] perplexity +0.3, 1.2× faster"
+    strict = evaluate_gates(GatesSpec(max_metric_drop=0.5, min_speedup=1.5), runs)
+    assert strict.passed is False
+    assert {r.gate for r in strict.results if not r.passed} == {"min_speedup"}
+    # An accuracy gate finds no accuracy in a perplexity sweep: it fails, as missing.
+    missing = evaluate_gates(GatesSpec(max_accuracy_drop=0.01), runs)
+    assert missing.passed is False and missing.results[0].value is None
+
+
+def test_summaries_from_before_the_primary_metric_count_accuracy() -> None:
+    (old,) = variant_figures([RunOutcome(1, "agp", _summary(0.004))])
+    assert (old.metric, old.metric_goal) == ("accuracy", "max")
+    assert old.metric_drop == pytest.approx(0.004) and old.metric_value == pytest.approx(0.966)
+    report = evaluate_gates(GatesSpec(max_metric_drop=0.005),
+                            [RunOutcome(1, "agp", _summary(0.004))])
+    assert report.passed is True and report.description.endswith("−0.4 pt, 1.0× faster")
