@@ -59,3 +59,16 @@ class TaskContractError(CompressionError):
 class InvalidResultError(CompressionError):
     """A run's results cannot be right (a metric that is not a finite number, a model that
     no longer runs): the run fails with the reason instead of reporting them."""
+
+
+def task_code_error(what: str, exc: BaseException) -> TaskContractError:
+    """A ``TaskContractError`` for an exception raised inside a task's own code (building its
+    model, loading its data), naming where it was raised. Such an error is deterministic:
+    another attempt would raise it again, so the run fails once with this message."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" ({frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno})" if frames else ""
+    first = str(exc).strip().splitlines()
+    return TaskContractError(f"{what} raised {type(exc).__name__}: "
+                             f"{first[0] if first else ''}{where}")

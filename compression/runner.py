@@ -14,34 +14,28 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import ValidationError
 from torch import nn
 
-from compression.batches import forward_logits, model_device, to_device
 from compression.checkpoint import TrainState
 from compression.errors import (
     CompressionError,
-    InvalidResultError,
     TaskContractError,
     UnsupportedRecipeError,
+    task_code_error,
 )
-from compression.measure import load_into, load_state, measure_model
-from compression.measure.report import measure_int8_onnx
+from compression.finish import finish, finish_quantized
+from compression.measure import load_into, load_state
 from compression.pruning import (
     SchedulePlan,
     build_pruner,
     build_schedule,
     clear_negative_zeros,
-    prunable_layers,
     sensitivity_table,
 )
 from compression.pruning.targets import output_layer
-from compression.quantization import attach_fake_quant, quantize_model, settings_for
+from compression.quantization import attach_fake_quant, settings_for
 from compression.quantization.quantize import INT8_FILE
-from compression.quantization.summary import quantization_summary
 from compression.spec import (
-    PrimaryMetric,
-    QuantizeSpec,
     RecipeSpec,
     RunConfig,
     RunSummary,
@@ -50,6 +44,7 @@ from compression.spec import (
 )
 from compression.tasks import Task, resolve_task
 from compression.training import Emit, RunCancelledError, StepHooks, TrainConfig, train
+from compression.verify import attention_widths, verify_heads, verify_runs
 from compression.weights import load_pretrained
 from compression.workload import Workload
 
@@ -129,7 +124,12 @@ def _local_weights(ref: str) -> Path:
 
 def _build(task: Task, seed: int) -> nn.Module:
     torch.manual_seed(seed)
-    model = task.build_model()
+    try:
+        model = task.build_model()
+    except CompressionError:
+        raise
+    except Exception as exc:
+        raise task_code_error(f"task {task.name!r}: build_model", exc) from exc
     if not isinstance(model, nn.Module):
         raise TaskContractError(f"task {task.name!r}: build_model returned a "
                                 f"{type(model).__name__}, not a torch.nn.Module")
@@ -153,7 +153,7 @@ def _run_baseline(config: RunConfig, work: Workload, workdir: Path, emit: Emit,
     model.eval()
     metrics = work.evaluate(model)
     extra: dict[str, Any] = {} if weights is None else {"pretrained": {"weights": weights}}
-    return _finish(work, model, model, metrics, metrics, workdir, config, extra)
+    return RunResult(*finish(work, model, model, metrics, metrics, workdir, config, extra))
 
 
 def _run_compress(config: RunConfig, recipe: RecipeSpec, work: Workload, dense: nn.Module,
@@ -167,28 +167,10 @@ def _run_compress(config: RunConfig, recipe: RecipeSpec, work: Workload, dense: 
                                   should_stop=should_stop, checkpoints=checkpoints)
     model.eval()
     if recipe.quantize is not None:
-        return _finish_quantized(work, model, dense, recipe.quantize, baseline_metrics,
-                                 workdir, config, extra)
-    return _finish(work, model, dense, work.evaluate(model), baseline_metrics, workdir, config,
-                   extra)
-
-
-def verify_runs(model: nn.Module, work: Workload, change: str) -> None:
-    """A forward pass on a real batch after a structural change; a model that no longer runs
-    fails the run with the reason (no other attempt would do better)."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            forward_logits(model, to_device(work.example(2), model_device(model)))
-    except Exception as exc:
-        text = str(exc).strip().splitlines()
-        raise InvalidResultError(
-            f"the model no longer runs after {change}: {type(exc).__name__}: "
-            f"{text[0] if text else ''}. Attention layers need head-aware pruning, which this "
-            "engine lacks: leave them out (prune: {exclude: ['*.attention.*']})") from None
-    finally:
-        model.train(was_training)
+        return RunResult(*finish_quantized(work, model, dense, recipe.quantize,
+                                           baseline_metrics, workdir, config, extra))
+    return RunResult(*finish(work, model, dense, work.evaluate(model), baseline_metrics,
+                             workdir, config, extra))
 
 
 def classifier_of(task: Task, model: nn.Module, work: Workload) -> str:
@@ -210,6 +192,7 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, work: Workload,
     model = copy.deepcopy(dense)
     model.train()
     spec, plan = _training_phase(config, recipe, work)
+    heads = attention_widths(model)
     pruner = (None if recipe.prune is None else
               build_pruner(recipe.prune, model, example_inputs=work.example(2),
                            classifier=classifier_of(work.task, dense, work)))
@@ -229,6 +212,7 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, work: Workload,
             return False
         changed = pruner.prune_to(target)
         if changed:
+            verify_heads(model, heads, f"channel pruning to {target:g}")
             verify_runs(model, work, f"channel pruning to {target:g}")
         pruned_to = max(pruned_to, target)
         emit("sparsity/target", step, target)
@@ -282,68 +266,8 @@ def _run_sensitivity(config: RunConfig, recipe: RecipeSpec, work: Workload, dens
         dense, levels=spec.levels, granularity=spec.granularity,
         evaluate=lambda m: work.score(m, "val"), example_inputs=work.example(2),
         classifier=classifier_of(work.task, dense, work), metric=work.primary, goal=work.goal)
-    return _finish(work, dense, dense, baseline_metrics, baseline_metrics, workdir, config,
-                   extra={"sensitivity": table.to_dict()})
-
-
-def _headline(work: Workload, metrics: dict[str, float],
-              baseline: dict[str, float]) -> dict[str, Any]:
-    """The summary's metric fields: the primary metric, every metric, and accuracy's own
-    three fields when accuracy is one of the task's metrics."""
-    name = work.primary
-    fields: dict[str, Any] = {
-        "metric": PrimaryMetric.of(name, work.goal, metrics[name], baseline[name]),
-        "metrics": metrics, "baseline_metrics": baseline,
-        "metric_goals": {m: work.goals[m] for m in metrics}}
-    if "accuracy" in metrics and "accuracy" in baseline:
-        fields.update(accuracy=metrics["accuracy"], baseline_accuracy=baseline["accuracy"],
-                      accuracy_drop=baseline["accuracy"] - metrics["accuracy"])
-    return fields
-
-
-def _summary(**fields: Any) -> RunSummary:
-    """The typed summary; figures that are not finite (a diverged model's perplexity, a NaN
-    loss) fail the run with the reason, as no other attempt would report better."""
-    try:
-        return RunSummary(**fields)
-    except ValidationError as exc:
-        where = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'summary'}: {e['msg']}"
-                          for e in exc.errors()[:5])
-        raise InvalidResultError(f"the run's figures cannot be reported ({where}): did "
-                                 "training diverge?") from None
-
-
-def _finish(work: Workload, model: nn.Module, dense: nn.Module, metrics: dict[str, float],
-            baseline_metrics: dict[str, float], workdir: Path, config: RunConfig,
-            extra: dict[str, Any]) -> RunResult:
-    measured = measure_model(model, dense_model=dense, prunable=list(prunable_layers(dense)),
-                             examples=work.example, latency=config.measure.latency,
-                             out_dir=workdir)
-    summary = _summary(**_headline(work, metrics, baseline_metrics), **measured.summary, **extra)
-    return RunResult(summary=summary, artifacts=measured.artifacts)
-
-
-def _finish_quantized(work: Workload, model: nn.Module, dense: nn.Module,
-                      spec: QuantizeSpec, baseline_metrics: dict[str, float], workdir: Path,
-                      config: RunConfig, extra: dict[str, Any]) -> RunResult:
-    """Quantize the (pruned, fine-tuned) fp32 model, then measure the int8 file as saved."""
-    recipe = config.recipe
-    batch_size = (recipe.finetune if recipe and recipe.finetune else config.baseline).batch_size
-    calibration = work.calibration(count=scalar(spec.calibration_batches),
-                                   batch_size=batch_size, seed=config.seed)
-    quantized = quantize_model(model, spec, example=work.example(2), calibration=calibration,
-                               out_dir=workdir)
-    # The metrics of the file as saved, loaded back by ONNX Runtime.
-    metrics = work.evaluate_with(quantized.load())
-    measured, fp32_latency = measure_int8_onnx(
-        model, quantized.path, dense_model=dense, prunable=list(prunable_layers(dense)),
-        examples=work.example, latency=config.measure.latency)
-    int8_latency = measured.summary["latency_ms"]
-    extra["quantization"] = quantization_summary(
-        quantized, int8_latency=int8_latency["onnxruntime"],  # type: ignore[index]
-        fp32_latency=fp32_latency, fp32_metrics=work.evaluate(model))
-    summary = _summary(**_headline(work, metrics, baseline_metrics), **measured.summary, **extra)
-    return RunResult(summary=summary, artifacts=measured.artifacts)
+    return RunResult(*finish(work, dense, dense, baseline_metrics, baseline_metrics, workdir,
+                             config, extra={"sensitivity": table.to_dict()}))
 
 
 def _final_sparsity(recipe: RecipeSpec) -> float:

@@ -23,7 +23,12 @@ from compression.batches import (
     resize,
     to_device,
 )
-from compression.errors import TaskContractError, UnsupportedRecipeError
+from compression.errors import (
+    CompressionError,
+    TaskContractError,
+    UnsupportedRecipeError,
+    task_code_error,
+)
 from compression.spec import Goal, LoaderSpec, MetricSpec, TrainSpec
 from compression.tasks import Task
 from compression.tasks.loaders import as_task_data, batches, sized
@@ -44,7 +49,13 @@ class Workload:
                  metric: MetricSpec | None = None, split_seed: int = 0) -> None:
         self.task = task
         self.loader = loader or LoaderSpec()
-        self.data = as_task_data(task.load_data(split_seed))
+        try:
+            loaded = task.load_data(split_seed)
+        except CompressionError:
+            raise
+        except Exception as exc:
+            raise task_code_error(f"task {task.name!r}: load_data", exc) from exc
+        self.data = as_task_data(loaded)
         self.factories = metric_factories(task.metrics, task.loss)
         if not self.factories:
             raise TaskContractError(f"task {task.name!r} has no metrics")

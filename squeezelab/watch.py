@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError as SpecValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
@@ -26,7 +25,7 @@ from client.errors import ApiConnectionError, ApiError
 from client.models import Run, Sweep
 from compression.errors import UnsupportedRecipeError
 from compression.schedules import schedule_epochs
-from compression.spec import RunConfig, scalar
+from compression.spec import StoredConfigError, load_run_config, scalar
 from squeezelab.tables import MARK, STATUS_STYLE, TERMINAL, styled_status
 
 POLL_S = 1.0
@@ -39,11 +38,12 @@ def planned_epochs(config: Mapping[str, Any]) -> int | None:
     version understands.
     """
     try:
-        run = RunConfig.model_validate(config)
-    except SpecValidationError:
+        run = load_run_config(config)
+    except StoredConfigError:
         return None
     if run.kind == "baseline":
-        return scalar(run.baseline.epochs)
+        epochs = scalar(run.baseline.epochs)
+        return epochs or None  # a pretrained baseline trains no epoch
     recipe = run.recipe
     if recipe is None or recipe.sensitivity is not None:
         return None

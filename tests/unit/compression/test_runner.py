@@ -92,3 +92,16 @@ def test_user_errors_are_typed(baseline: RunResult, tmp_path: Path) -> None:
     prune = configs({"name": "p", "prune": {}, "schedule": {"final_sparsity": 0.5}})[1]
     with pytest.raises(CompressionError, match="baseline"):
         execute_run(prune, workdir=tmp_path, emit=lambda *a: None)
+
+
+def test_a_task_whose_code_raises_fails_with_where_it_raised(tmp_path: Path) -> None:
+    source = tmp_path / "broken_task.py"
+    source.write_text("from compression.tasks import Task, get_task\n"
+                      "def model():\n"
+                      "    return [1, 2][5]\n"
+                      "task = Task(name='broken', description='', build_model=model,\n"
+                      "            load_data=get_task('digits-mlp').load_data)\n")
+    config = configs()[0].model_copy(update={"task": f"{source}:task"})
+    with pytest.raises(CompressionError, match=r"build_model raised IndexError: .* "
+                                               r"\(broken_task\.py:3\)"):
+        execute_run(config, workdir=tmp_path / "run", emit=lambda *a: None)
