@@ -19,6 +19,9 @@ RUN npm run build
 FROM python:${PYTHON_VERSION}-slim
 
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# Optional dependency groups of pyproject.toml to add, comma-separated: "hf" puts
+# transformers in the image, for workers that run tasks with Hugging Face models.
+ARG EXTRAS=""
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -36,7 +39,7 @@ WORKDIR /app
 RUN pip install torch==2.13.0 --index-url "${TORCH_INDEX_URL}"
 
 COPY pyproject.toml README.md ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+RUN python -c "import sys, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; extras = [e for e in sys.argv[1].split(',') if e]; print('\n'.join(p['dependencies'] + [r for e in extras for r in p['optional-dependencies'][e]]))" "${EXTRAS}" > /tmp/requirements.txt \
  && pip install -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 

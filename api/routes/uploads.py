@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Reader, SessionDep, SettingsDep, Writer
+from api.errors import InvalidInputError, Violation
 from api.routes.artifacts import UPLOAD_BODY
 from api.schemas.uploads import UploadPublic, UploadsPublic
 from api.services import uploads as service
@@ -19,7 +20,8 @@ ShaPath = Annotated[str, Path(min_length=64, max_length=64, pattern=r"^[0-9a-f]{
 
 
 @router.post("", status_code=201, openapi_extra=UPLOAD_BODY,
-             responses={413: {"description": "over the artifact size limit"}},
+             responses={413: {"description": "over the artifact size limit"},
+                        422: {"description": "an empty file, or a bad name"}},
              summary="Upload a file (raw bytes, streamed); the reply's ref goes in a spec")
 async def upload(request: Request, _: Writer, session: SessionDep, settings: SettingsDep,
                  name: Annotated[str, Query(min_length=1, max_length=128,
@@ -28,6 +30,9 @@ async def upload(request: Request, _: Writer, session: SessionDep, settings: Set
     service.check_name(name)
     staging = settings.artifact_dir / "uploads" / "incoming"
     tmp, size, sha256 = await receive(request.stream(), staging, settings.max_artifact_bytes)
+    if size == 0:
+        tmp.unlink(missing_ok=True)
+        raise InvalidInputError("empty upload", [Violation("body", "the file is empty")])
     stored = await run_in_threadpool(service.record, session, settings.artifact_dir, tmp, name,
                                      size, sha256)
     return service.public(stored)

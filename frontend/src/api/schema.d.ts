@@ -4798,7 +4798,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an empty file, or a bad name */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -33,6 +33,7 @@ def test_upload_is_stored_once_by_its_sha256(client: TestClient, settings: Setti
 
 def test_bad_names_ids_and_sizes(client: TestClient, settings: Settings) -> None:
     assert_problem(client.post("/api/v1/uploads", params={"name": "../x"}, content=b"x"), 422)
+    assert_problem(client.post("/api/v1/uploads", content=b""), 422)
     assert_problem(client.get("/api/v1/uploads/" + "0" * 64), 404)
     assert_problem(client.get("/api/v1/uploads/not-a-sha"), 422)
     assert_problem(client.post("/api/v1/uploads",

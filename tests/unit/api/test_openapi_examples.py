@@ -15,7 +15,17 @@ from pydantic import BaseModel, TypeAdapter
 from typing_extensions import is_typeddict
 
 from api.app import create_app
-from api.schemas import artifacts, metrics, runs, sweeps, tokens, triggers, webhooks, workers
+from api.schemas import (
+    artifacts,
+    metrics,
+    runs,
+    sweeps,
+    tokens,
+    triggers,
+    uploads,
+    webhooks,
+    workers,
+)
 from api.settings import Settings
 from compression.spec import parse_spec
 
@@ -42,7 +52,7 @@ def _validators(*modules: ModuleType) -> dict[str, Validator]:
     return found
 
 
-VALIDATORS = _validators(artifacts, metrics, runs, sweeps, tokens, triggers, webhooks,
+VALIDATORS = _validators(artifacts, metrics, runs, sweeps, tokens, triggers, uploads, webhooks,
                          workers)
 
 
