@@ -25,6 +25,7 @@ from compression.runner import planned_steps
 from compression.spec import RunConfig, RunSummary, load_spec_text
 from compression.tasks import Task, list_tasks, resolve_task
 from compression.tasks.check import check_task
+from compression.tasks.registry import broken_entry_points
 from squeezelab.tables import SUMMARY_HEADERS, metric_headers, metric_name, summary_cells
 
 console = Console(stderr=True)
@@ -112,6 +113,8 @@ def print_tasks() -> None:
     table.add_column("description")
     for task in list_tasks():
         table.add_row(escape(task.name), _metrics_cell(task), escape(task.description))
+    for name, why in broken_entry_points().items():
+        table.add_row(f"[red]✗ {escape(name)}[/]", "", f"[red]{escape(why)}[/]")
     Console().print(table)
     console.print("check that each builds and runs a batch: squeezelab tasks --check")
 
@@ -127,6 +130,8 @@ def check_tasks(spec_path: Path | None) -> int:
             return 1
     else:
         tasks = list_tasks()
+        for name, why in broken_entry_points().items():
+            console.print(f"[red]✗ {escape(name)}[/]: {escape(why)}")
     table = Table(title="task check: build, one batch, loss, metrics")
     for col in ("task", "ok", "inputs", "logits", "params", "primary", "detail", "s"):
         table.add_column(col, justify="right" if col in ("params", "s") else "left")
@@ -140,4 +145,4 @@ def check_tasks(spec_path: Path | None) -> int:
                       f"{result.params:,}", escape(result.primary or ""),
                       escape(result.detail), f"{result.seconds:.1f}")
     Console().print(table)
-    return 1 if failed else 0
+    return 1 if failed or (spec_path is None and broken_entry_points()) else 0

@@ -6,7 +6,7 @@ import functools
 import logging
 from importlib.metadata import entry_points
 
-from compression.errors import UnknownTaskError
+from compression.errors import UnknownTaskError, task_code_error
 from compression.spec import TaskSpec
 from compression.tasks.contract import Task
 
@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 
 _registry: dict[str, Task] = {}
+# Entry points that did not give a Task: name -> why (``squeezelab tasks`` shows them).
+_broken: dict[str, str] = {}
 
 
 def register_task(task: Task) -> Task:
@@ -29,13 +31,15 @@ def _load_entry_points() -> None:
         try:
             obj = ep.load()
             task = obj() if callable(obj) and not isinstance(obj, Task) else obj
-        except Exception:  # a broken plug-in must not hide the other tasks
+        except Exception as exc:  # a broken plug-in must not hide the other tasks
             log.exception("task entry point %s failed to load", ep.name)
+            _broken[ep.name] = str(task_code_error(f"entry point {ep.value}", exc))
             continue
         if isinstance(task, Task):
             _registry.setdefault(task.name, task)
         else:
             log.error("task entry point %s gave %r, not a Task", ep.name, type(task).__name__)
+            _broken[ep.name] = f"entry point {ep.value} gave a {type(task).__name__}, not a Task"
 
 
 def _ensure_loaded() -> None:
@@ -57,6 +61,12 @@ def list_tasks() -> list[Task]:
     """All registered tasks, by name."""
     _ensure_loaded()
     return [_registry[n] for n in sorted(_registry)]
+
+
+def broken_entry_points() -> dict[str, str]:
+    """The ``squeezelab.tasks`` entry points that failed to give a Task, and why."""
+    _ensure_loaded()
+    return dict(_broken)
 
 
 def resolve_task(ref: str | TaskSpec) -> Task:

@@ -51,3 +51,24 @@ def test_splits_are_deterministic_and_disjoint(name: str) -> None:
     # No sample of the test set leaks into training.
     train_rows = {tuple(r) for r in a.x_train.flatten(1).tolist()}
     assert not any(tuple(r) in train_rows for r in a.x_test.flatten(1).tolist())
+
+
+def test_a_broken_entry_point_is_reported_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import EntryPoint
+
+    from compression.tasks import registry
+
+    broken = EntryPoint(name="broken-plugin", value="no_such_module_anywhere:task",
+                        group=ENTRY_POINT_GROUP)
+    wrong = EntryPoint(name="not-a-task", value="compression.tasks.models:DigitsMLP",
+                       group=ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [broken, wrong])
+    monkeypatch.setattr(registry, "_broken", {})
+    registry._load_entry_points.cache_clear()
+    try:
+        found = registry.broken_entry_points()
+    finally:
+        registry._load_entry_points.cache_clear()
+    assert "no_such_module_anywhere" in found["broken-plugin"]
+    assert "not a Task" in found["not-a-task"]
+    assert {t.name for t in registry.list_tasks()} >= set(BUILTINS)
