@@ -168,7 +168,8 @@ def _resize(module: nn.Module, attr: str, shape: tuple[int, ...]) -> None:
 
 
 def _fit(module: nn.Module, prefix: str, state: Mapping[str, torch.Tensor]) -> None:
-    """Shrink one Linear / Conv / BatchNorm module to the shapes of its saved weights."""
+    """Shrink one Linear / Conv / BatchNorm / LayerNorm / Embedding module to the shapes of
+    its saved weights."""
 
     def saved(attr: str) -> torch.Tensor | None:
         return state.get(prefix + attr)
@@ -196,6 +197,19 @@ def _fit(module: nn.Module, prefix: str, state: Mapping[str, torch.Tensor]) -> N
         module.in_channels = weight.shape[1] * groups
         _resize(module, "weight", tuple(weight.shape))
         _resize(module, "bias", (out_channels,))
+    elif isinstance(module, nn.LayerNorm):
+        ref = saved("weight")
+        if ref is None or ref.dim() != len(module.normalized_shape):
+            return
+        module.normalized_shape = tuple(ref.shape)
+        for attr in ("weight", "bias"):
+            _resize(module, attr, tuple(ref.shape))
+    elif isinstance(module, nn.Embedding):
+        weight = saved("weight")
+        if weight is None or weight.dim() != 2:
+            return
+        module.num_embeddings, module.embedding_dim = weight.shape
+        _resize(module, "weight", tuple(weight.shape))
     elif isinstance(module, nn.BatchNorm1d | nn.BatchNorm2d):
         ref = saved("running_mean")
         ref = saved("weight") if ref is None else ref
@@ -206,15 +220,31 @@ def _fit(module: nn.Module, prefix: str, state: Mapping[str, torch.Tensor]) -> N
             _resize(module, attr, (module.num_features,))
 
 
+def _shrink_rest(module: nn.Module, prefix: str, state: Mapping[str, torch.Tensor]) -> None:
+    """Shrink a module's own tensors that channel pruning removed entries from."""
+    own = {**dict(module.named_parameters(recurse=False)),
+           **dict(module.named_buffers(recurse=False))}
+    for attr, current in own.items():
+        saved = state.get(prefix + attr)
+        if (saved is None or saved.shape == current.shape or saved.dim() != current.dim()
+                or any(s > c for s, c in zip(saved.shape, current.shape, strict=True))):
+            continue
+        _resize(module, attr, tuple(saved.shape))
+
+
 def load_into(model: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
     """Load ``state`` into a freshly built dense model, shrinking channel-pruned layers first.
 
-    Linear, Conv1d/2d and BatchNorm1d/2d modules take the saved shapes (and matching
-    ``in_features`` / ``out_channels`` / ``num_features`` ...); then the state is loaded
-    strictly. Raises ``ArtifactFormatError`` when the weights do not fit the architecture.
+    Linear, Conv1d/2d, BatchNorm1d/2d, LayerNorm and Embedding modules take the saved shapes
+    (and matching ``in_features`` / ``out_channels`` / ``num_features`` ...); any other
+    parameter or buffer (a ConvNeXt layer scale) shrinks to a saved tensor of the same rank
+    that is nowhere larger. Then the state is loaded strictly. Raises
+    ``ArtifactFormatError`` when the weights do not fit the architecture.
     """
     for name, module in model.named_modules():
-        _fit(module, f"{name}." if name else "", state)
+        prefix = f"{name}." if name else ""
+        _fit(module, prefix, state)
+        _shrink_rest(module, prefix, state)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

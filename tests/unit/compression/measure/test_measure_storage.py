@@ -217,3 +217,31 @@ def test_dense_fp32_bytes_counts_params_and_float_buffers() -> None:
     # Linear 3·2 + 2, BatchNorm weight, bias, running mean, var 4·2; not num_batches_tracked.
     assert dense_fp32_bytes(model) == 4 * (8 + 8)
     assert math.isclose(dense_fp32_bytes(nn.Identity()), 0)
+
+
+@pytest.mark.parametrize("family", ["convnext", "mobilenet_v2"])
+def test_channel_pruned_transformers_models_load_back(family: str) -> None:
+    """A checkpoint of a channel-pruned model (LayerNorm, layer scales, depthwise convs)
+    loads into a freshly built dense one and computes the same (a resumed attempt)."""
+    import transformers
+
+    from compression.pruning import ChannelPruner
+    from compression.pruning.targets import output_layer
+
+    def build() -> torch.nn.Module:
+        if family == "convnext":
+            return transformers.ConvNextForImageClassification(transformers.ConvNextConfig(
+                num_channels=3, num_stages=2, hidden_sizes=[8, 16], depths=[1, 1],
+                patch_size=2, num_labels=4))
+        return transformers.MobileNetV2ForImageClassification(transformers.MobileNetV2Config(
+            num_channels=3, image_size=32, depth_multiplier=0.35, num_labels=4))
+
+    x = torch.randn(2, 3, 32, 32)
+    torch.manual_seed(0)
+    pruned = build().eval()
+    ChannelPruner(pruned, example_inputs=x, classifier=output_layer(pruned, x)).prune_to(0.5)
+    fresh = build()
+    load_into(fresh, pruned.state_dict())
+    fresh.eval()
+    assert torch.allclose(fresh(x).logits, pruned(x).logits, atol=1e-5)
+    assert sum(p.numel() for p in fresh.parameters()) < sum(p.numel() for p in build().parameters())
