@@ -244,8 +244,11 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, work: Workload,
                                    distill=recipe.distill, phase="finetune"),
           emit=emit, hooks=hooks, should_stop=should_stop, resume=resume,
           checkpoint=checkpoint)
-    # A schedule that ends exactly at the end of training prunes one last time.
-    prune_at(plan.total_steps)
+    # A schedule that ends exactly at the end of training prunes one last time; ``train``
+    # does it before its last validation, unless no epoch was left to run (no fine-tuning,
+    # or a resumed attempt whose checkpoint is the last epoch's).
+    if plan.total_epochs == 0 or (resume is not None and resume.epoch >= plan.total_epochs):
+        prune_at(plan.total_steps)
     clear_negative_zeros(model)
     if fake_quant is not None:
         fake_quant.remove()

@@ -63,7 +63,9 @@ class StepHooks:
     """Callbacks the runner uses to prune during training.
 
     before_step(step) -> True when the model's parameters were replaced, so the optimizer
-    must be rebuilt. after_step(step) runs after every optimizer step (re-apply masks).
+    must be rebuilt; it is called once more with the final step count after the last
+    optimizer step, before the last validation. after_step(step) runs after every optimizer
+    step (re-apply masks).
     after_epoch(epoch, step) runs at each epoch end (metrics, checkpoints).
     """
 
@@ -204,6 +206,10 @@ def train(model: nn.Module, work: Workload, cfg: TrainConfig, *, emit: Emit,
             emit("train/loss", step, step_loss)
             emit("lr", step, lr)
             step += 1
+        if epoch == cfg.epochs - 1 and hooks.before_step is not None:
+            # A pruning step due after the last optimizer step happens here, before the last
+            # validation: the curves' final point is then the model that is reported.
+            hooks.before_step(step)
         for name, value in work.evaluate(model, "val").items():
             emit(f"val/{name}", step, value)
         emit("epoch", step, float(epoch + 1))

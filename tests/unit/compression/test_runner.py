@@ -105,3 +105,31 @@ def test_a_task_whose_code_raises_fails_with_where_it_raised(tmp_path: Path) -> 
     with pytest.raises(CompressionError, match=r"build_model raised IndexError: .* "
                                                r"\(broken_task\.py:3\)"):
         execute_run(config, workdir=tmp_path / "run", emit=lambda *a: None)
+
+
+def test_the_last_validation_point_is_the_model_reported(baseline: RunResult,
+                                                         tmp_path: Path) -> None:
+    """AGP whose last pruning step falls after the last optimizer step: that step is taken
+    before the last validation, so the curve ends on the final model, not on a model that
+    was pruned again afterwards."""
+    recipe = {"name": "late", "prune": {"granularity": "unstructured", "scope": "global"},
+              "schedule": {"kind": "agp", "final_sparsity": 0.9, "end_epoch": 1,
+                           "frequency": 5},
+              "finetune": {"epochs": 1}}
+    config = configs(recipe)[1]
+    assert config.recipe is not None
+    task = get_task("digits-mlp")
+    work = Workload(task)
+    dense = task.build_model()
+    from compression.measure import load_into
+
+    load_into(dense, load_state(baseline.weights))
+    points: list[tuple[str, int, float]] = []
+    model, _ = compress_model(config, config.recipe, work, dense,
+                              emit=lambda k, s, v: points.append((k, s, v)))
+    last_step, last_value = [(s, v) for k, s, v in points if k == "val/accuracy"][-1]
+    assert last_value == work.score(model, "val")
+    targets = [(s, v) for k, s, v in points if k == "sparsity/target"]
+    assert targets[-1] == (last_step, 0.9)
+    actual = [s for k, s, _ in points if k == "sparsity/actual"]
+    assert len(actual) == len(set(actual))  # one value per step
