@@ -173,9 +173,9 @@ def _run_compress(config: RunConfig, recipe: RecipeSpec, work: Workload, dense: 
                              workdir, config, extra))
 
 
-def classifier_of(task: Task, model: nn.Module, work: Workload) -> str:
+def classifier_of(model: nn.Module, work: Workload) -> str:
     """The task's output layer: named by the task, or found by a forward pass."""
-    return task.classifier or output_layer(model, work.example(2))
+    return work.task.classifier or output_layer(model, work.example(2))
 
 
 def compress_model(config: RunConfig, recipe: RecipeSpec, work: Workload,
@@ -195,7 +195,7 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, work: Workload,
     heads = attention_widths(model)
     pruner = (None if recipe.prune is None else
               build_pruner(recipe.prune, model, example_inputs=work.example(2),
-                           classifier=classifier_of(work.task, dense, work)))
+                           classifier=classifier_of(dense, work)))
     pruned_to = 0.0
     if resume is not None:
         # Channel-pruned layers take the checkpoint's shapes in place, so the pruner's
@@ -268,7 +268,7 @@ def _run_sensitivity(config: RunConfig, recipe: RecipeSpec, work: Workload, dens
     table = sensitivity_table(
         dense, levels=spec.levels, granularity=spec.granularity,
         evaluate=lambda m: work.score(m, "val"), example_inputs=work.example(2),
-        classifier=classifier_of(work.task, dense, work), metric=work.primary, goal=work.goal)
+        classifier=classifier_of(dense, work), metric=work.primary, goal=work.goal)
     return RunResult(*finish(work, dense, dense, baseline_metrics, baseline_metrics, workdir,
                              config, extra={"sensitivity": table.to_dict()}))
 

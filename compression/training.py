@@ -154,7 +154,7 @@ def train(model: nn.Module, work: Workload, cfg: TrainConfig, *, emit: Emit,
         generator.set_state(resume.generator)
         step, start_epoch = resume.step, resume.epoch
 
-    def loss_of(batch: Any) -> tuple[torch.Tensor, int]:
+    def loss_of(batch: Any) -> torch.Tensor:
         inputs, targets = task.split_batch(batch)
         inputs, targets = to_device(inputs, device), to_device(targets, device)
         with _autocast(device, amp):
@@ -169,7 +169,7 @@ def train(model: nn.Module, work: Workload, cfg: TrainConfig, *, emit: Emit,
         if loss.dim() != 0:
             raise TaskContractError(f"the task's loss must be a scalar, got shape "
                                     f"{tuple(loss.shape)}")
-        return loss, batch_len(inputs)
+        return loss
 
     for epoch in range(start_epoch, cfg.epochs):
         loader = work.batches("train", batch_size=spec.batch_size, generator=generator)
@@ -188,8 +188,7 @@ def train(model: nn.Module, work: Workload, cfg: TrainConfig, *, emit: Emit,
             # the step one batch of those samples would make (losses are means per sample).
             sizes = [batch_len(task.split_batch(b)[0]) for b in group] if len(group) > 1 else [1]
             for batch, size in zip(group, sizes, strict=True):
-                loss, _ = loss_of(batch)
-                part = loss * (size / sum(sizes))
+                part = loss_of(batch) * (size / sum(sizes))
                 (scaler.scale(part) if scaler is not None else part).backward()  # type: ignore[no-untyped-call]
                 step_loss += float(part.detach())
             if scaler is not None:

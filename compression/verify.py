@@ -61,9 +61,11 @@ def verify_runs(model: nn.Module, work: Workload, change: str) -> None:
             forward_logits(model, to_device(work.example(2), model_device(model)))
     except Exception as exc:
         text = str(exc).strip().splitlines()
-        raise InvalidResultError(
-            f"the model no longer runs after {change}: {type(exc).__name__}: "
-            f"{text[0] if text else ''}. Attention layers need head-aware pruning, which this "
-            "engine lacks: leave them out (prune: {exclude: ['*.attention.*']})") from None
+        hint = (" Attention layers need head-aware pruning, which this engine lacks: leave "
+                "them out (prune: {exclude: ['*.attention.*']})" if attention_widths(model)
+                else "")
+        raise InvalidResultError(f"the model no longer runs after {change}: "
+                                 f"{type(exc).__name__}: {text[0] if text else ''}.{hint}"
+                                 ) from None
     finally:
         model.train(was_training)
