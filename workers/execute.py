@@ -12,8 +12,10 @@ The API's database is the source of truth; this module only talks to it over HTT
 4. Upload the artifacts, flush the last metrics, post the summary.
 
 A ``CompressionError`` (unknown task, impossible target, weights that do not fit) is the
-user's: the run fails with its message and is not retried. Anything else unexpected fails
-the attempt as retryable, so the API requeues it while attempts remain.
+user's: the run fails with its message and is not retried. Other errors are retried only
+when another attempt could succeed (``failures.is_retryable``: the API or the network was
+away, memory or disk ran out); a deterministic one (a shape error in the model, a bug)
+fails the run once, with its traceback.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ from compression.checkpoint import CHECKPOINT_FILE, TrainState, load_checkpoint,
 from compression.errors import CompressionError
 from compression.runner import WEIGHTS_FILE, Resumable, RunCancelledError, execute_run
 from compression.spec import load_run_config
+from workers.failures import is_retryable
 from workers.lease import LeaseKeeper
-from workers.retry import deliver, transient
+from workers.retry import deliver
 from workers.settings import WorkerSettings
 
 log = logging.getLogger("squeezelab.worker")
@@ -88,11 +91,8 @@ class RunExecutor:
             config = load_run_config(run.config)
             baseline = self._baseline_weights(attempt)
             resume = self._newest_checkpoint(attempt)
-        except CompressionError as exc:
-            return self._fail(attempt, exc, retryable=False)
         except Exception as exc:
-            return self._fail(attempt, exc, retryable=not isinstance(exc, ApiError)
-                              or transient(exc))
+            return self._fail(attempt, exc, retryable=is_retryable(exc))
         buffer = MetricBuffer(self.client, run.id, self.settings.worker_dir / "spill")
         with LeaseKeeper(self.client, run.id, attempt.worker_id,
                          self.settings.lease_renew_s) as lease:
@@ -110,12 +110,9 @@ class RunExecutor:
                 buffer.close(timeout=10)
                 log.info("run %s stopped: %s", run.id, lease.reason)
                 return "cancelled"
-            except CompressionError as exc:
-                buffer.close(timeout=10)
-                return self._fail(attempt, exc, retryable=False)
             except Exception as exc:
                 buffer.close(timeout=10)
-                return self._fail(attempt, exc, retryable=True)
+                return self._fail(attempt, exc, retryable=is_retryable(exc))
             try:
                 deliver(lambda: self.client.complete_run(run.id, attempt.worker_id,
                                                          result.summary.to_json()),
@@ -197,11 +194,14 @@ class RunExecutor:
         run = attempt.run
         kind = type(exc).__name__
         message = str(exc) or kind
-        if retryable:
-            log.exception("run %s attempt %s failed", run.id, run.attempt, exc_info=exc)
-        else:
+        users = isinstance(exc, CompressionError)  # its message says everything
+        if users:
             log.info("run %s failed: %s: %s", run.id, kind, message)
-        trace = None if not retryable else "".join(traceback.format_exception(exc))[-8000:]
+        else:
+            log.exception("run %s attempt %s failed (%s)", run.id, run.attempt,
+                          "retryable" if retryable else "deterministic: not retried",
+                          exc_info=exc)
+        trace = None if users else "".join(traceback.format_exception(exc))[-8000:]
         try:
             after = deliver(lambda: self.client.fail_run(run.id, attempt.worker_id, kind,
                                                          message[:2000], traceback=trace,

@@ -106,3 +106,45 @@ def test_cancel_stops_a_running_run(admin: Client, executor: RunExecutor) -> Non
     worker.join(60)
     assert outcome == ["cancelled"]
     assert admin.get_run(run.id).status == "cancelled"
+
+
+def test_a_deterministic_model_error_fails_once_not_three_times(
+        admin: Client, executor: RunExecutor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken pruning (a test double whose step raises what a bad reshape raises) would
+    raise the same on every attempt: the run fails on its first, with the traceback."""
+    import compression.runner
+
+    class BrokenPruner:
+        skipped: tuple[str, ...] = ()
+
+        def prune_to(self, target: float) -> bool:
+            raise RuntimeError("shape '[2, 4, -1, 16]' is invalid for input of size 96")
+
+        def enforce(self) -> None: ...
+        def restore(self, target: float) -> None: ...
+        def actual(self) -> float:
+            return 0.0
+
+    monkeypatch.setattr(compression.runner, "build_pruner",
+                        lambda *_a, **_k: BrokenPruner())
+    created = admin.submit_sweep(spec(baseline={"epochs": 1}))
+    baseline, compress = sorted(admin.iter_runs(sweep_id=created.id), key=lambda r: r.id)
+    assert executor.execute(baseline.id) == "succeeded"
+    assert executor.execute(compress.id) == "failed"
+    failed = admin.get_run(compress.id)
+    assert failed.status == "failed" and failed.attempt == 1 and failed.error is not None
+    assert failed.error["type"] == "RuntimeError"
+    assert "is invalid for input of size" in failed.error["message"]
+    assert "prune_to" in (failed.error.get("traceback") or "")
+
+
+def test_an_infrastructure_error_is_retried(
+        admin: Client, executor: RunExecutor, monkeypatch: pytest.MonkeyPatch) -> None:
+    def disk_full(*_args: Any, **_kwargs: Any) -> RunResult:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(workers.execute, "execute_run", disk_full)
+    created = admin.submit_sweep(spec(recipes=[]))
+    (run,) = list(admin.iter_runs(sweep_id=created.id))
+    assert executor.execute(run.id) == "requeued"
+    assert admin.get_run(run.id).status == "queued"
