@@ -132,9 +132,9 @@ def latency_table(threads: int, repeats: int, batch_sizes: list[int], pt2e: bool
             paths = {
                 "ORT fp32": fp32,
                 "ORT dyn int8": quantize_onnx_dynamic(fp32, Path(scratch) / f"{name}-d.onnx",
-                                                      settings),
+                                                      settings).path,
                 "ORT static int8": quantize_onnx_static(fp32, Path(scratch) / f"{name}-s.onnx",
-                                                        settings, calib),
+                                                        settings, calib).path,
             }
             dyn = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {nn.Linear},
                                                          dtype=torch.qint8)

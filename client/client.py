@@ -166,12 +166,15 @@ class Client:
                           json={"worker_id": worker_id, "summary": dict(summary)})
 
     def fail_run(self, run_id: int, worker_id: str, error_type: str, message: str, *,
-                 traceback: str | None = None, retryable: bool = False) -> Run:
-        """Report an error: failed, or queued again when ``retryable`` and attempts remain."""
+                 traceback: str | None = None, retryable: bool = False,
+                 summary: Mapping[str, Any] | None = None) -> Run:
+        """Report an error: failed, or queued again when ``retryable`` and attempts remain.
+        ``summary``: the figures of a run that finished but failed the result guard."""
         error = _params(type=error_type, message=message, traceback=traceback)
-        return self._call(Run, "POST", f"/runs/{run_id}/fail", idempotent=False,
-                          json={"worker_id": worker_id, "error": error,
-                                "retryable": retryable})
+        body: dict[str, Any] = {"worker_id": worker_id, "error": error, "retryable": retryable}
+        if summary is not None:
+            body["summary"] = dict(summary)
+        return self._call(Run, "POST", f"/runs/{run_id}/fail", idempotent=False, json=body)
 
     def cancel_run(self, run_id: int) -> Run:
         return self._call(Run, "POST", f"/runs/{run_id}/cancel", idempotent=False)

@@ -11,7 +11,8 @@ from torch import nn
 
 from compression.errors import InvalidResultError
 from compression.measure import measure_model
-from compression.measure.report import measure_int8_onnx
+from compression.measure.report import WEIGHTS_FILE, measure_int8_onnx
+from compression.modelconfig import save_config
 from compression.pruning import prunable_layers
 from compression.quantization import quantize_model
 from compression.quantization.summary import quantization_summary
@@ -56,7 +57,9 @@ def finish(work: Workload, model: nn.Module, dense: nn.Module, metrics: dict[str
                              examples=work.example, latency=config.measure.latency,
                              out_dir=workdir)
     summary = summarize(**headline(work, metrics, baseline_metrics), **measured.summary, **extra)
-    return summary, measured.artifacts
+    # A Hugging Face model's config.json beside its weights: from_pretrained(workdir) works.
+    config_file = save_config(model, workdir, weights=workdir / WEIGHTS_FILE)
+    return summary, measured.artifacts + ([config_file] if config_file else [])
 
 
 def finish_quantized(work: Workload, model: nn.Module, dense: nn.Module,

@@ -81,9 +81,12 @@ def _execute(config: RunConfig, workdir: Path, observer: SweepObserver,
     except Exception as exc:  # the sweep goes on; the record says what happened
         record.error = _error(exc)
     else:
-        record.status = "succeeded"
         record.summary = result.summary.to_json()
         record.artifacts = [str(p) for p in result.artifacts]
+        if result.summary.failure is None:
+            record.status = "succeeded"
+        else:  # finished, but the result guard refuses it as a result
+            record.error = {"type": "InvalidResultError", "message": result.summary.failure}
     record.curves = dict(curves)
     record.duration_s = round(time.perf_counter() - started, 3)
     observer.run_finished(record)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,15 +17,18 @@ from typing import Any
 import torch
 from torch import nn
 
+from compression.batches import model_device, to_device
 from compression.checkpoint import TrainState
+from compression.device import resolve_device, supports_semi_structured
 from compression.errors import (
     CompressionError,
     TaskContractError,
-    UnsupportedRecipeError,
     task_code_error,
 )
 from compression.finish import finish, finish_quantized
+from compression.guard import chance_metrics, judge, sparsity_warnings
 from compression.measure import load_into, load_state
+from compression.measure.semistructured import measure_semi_structured
 from compression.pruning import (
     SchedulePlan,
     build_pruner,
@@ -32,10 +36,12 @@ from compression.pruning import (
     clear_negative_zeros,
     sensitivity_table,
 )
+from compression.pruning.pruner import dense_classifier
 from compression.pruning.targets import output_layer
 from compression.quantization import attach_fake_quant, settings_for
 from compression.quantization.quantize import INT8_FILE
 from compression.spec import (
+    GuardSpec,
     RecipeSpec,
     RunConfig,
     RunSummary,
@@ -47,6 +53,8 @@ from compression.training import Emit, RunCancelledError, StepHooks, TrainConfig
 from compression.verify import attention_widths, verify_heads, verify_runs
 from compression.weights import load_pretrained
 from compression.workload import Workload
+
+log = logging.getLogger("compression.runner")
 
 __all__ = ["Resumable", "RunCancelledError", "RunResult", "execute_run"]
 
@@ -97,20 +105,19 @@ def execute_run(config: RunConfig, *, workdir: Path, emit: Emit,
     """
     checkpoints = checkpoints or Resumable()
     task = resolve_task(config.task)
-    if config.device == "cuda":
-        raise UnsupportedRecipeError("device 'cuda' is not supported by this runner yet; use cpu")
+    device = resolve_device(config.device)
     workdir.mkdir(parents=True, exist_ok=True)
     work = Workload(task, loader=config.loader, metric=config.metric)
     if config.kind == "baseline":
         return _run_baseline(config, work, workdir, emit, should_stop, checkpoints,
-                             resolve_weights or _local_weights)
+                             resolve_weights or _local_weights, device)
     if baseline_weights is None:
         raise CompressionError(f"run {config.name!r} needs its baseline's weights")
     if config.recipe is None:
         raise CompressionError(f"compress run {config.name!r} has no recipe")
     dense = _build(task, config.seed)
     load_into(dense, load_state(baseline_weights))
-    dense.eval()
+    dense.to(device).eval()
     return _run_compress(config, config.recipe, work, dense, workdir, emit, should_stop,
                          checkpoints)
 
@@ -138,7 +145,7 @@ def _build(task: Task, seed: int) -> nn.Module:
 
 def _run_baseline(config: RunConfig, work: Workload, workdir: Path, emit: Emit,
                   should_stop: Callable[[], bool] | None, checkpoints: Resumable,
-                  resolve_weights: Callable[[str], Path]) -> RunResult:
+                  resolve_weights: Callable[[str], Path], device: torch.device) -> RunResult:
     model = _build(work.task, config.seed)
     weights = config.baseline.weights
     if weights is not None:
@@ -146,6 +153,7 @@ def _run_baseline(config: RunConfig, work: Workload, workdir: Path, emit: Emit,
         load_pretrained(model, resolve_weights(weights))
     elif checkpoints.resume is not None:
         load_into(model, checkpoints.resume.model)
+    model.to(device)
     epochs = scalar(config.baseline.epochs)
     if weights is None and epochs > 0:
         train(model, work, TrainConfig(config.baseline, epochs, config.seed), emit=emit,
@@ -153,7 +161,8 @@ def _run_baseline(config: RunConfig, work: Workload, workdir: Path, emit: Emit,
     model.eval()
     metrics = work.evaluate(model)
     extra: dict[str, Any] = {} if weights is None else {"pretrained": {"weights": weights}}
-    return RunResult(*finish(work, model, model, metrics, metrics, workdir, config, extra))
+    summary, files = finish(work, model, model, metrics, metrics, workdir, config, extra)
+    return RunResult(guarded(summary, work, model, None), files)
 
 
 def _run_compress(config: RunConfig, recipe: RecipeSpec, work: Workload, dense: nn.Module,
@@ -166,16 +175,45 @@ def _run_compress(config: RunConfig, recipe: RecipeSpec, work: Workload, dense: 
     model, extra = compress_model(config, recipe, work, dense, emit=emit,
                                   should_stop=should_stop, checkpoints=checkpoints)
     model.eval()
+    notes = extra.pop("warnings", [])
     if recipe.quantize is not None:
-        return RunResult(*finish_quantized(work, model, dense, recipe.quantize,
-                                           baseline_metrics, workdir, config, extra))
-    return RunResult(*finish(work, model, dense, work.evaluate(model), baseline_metrics,
-                             workdir, config, extra))
+        # The int8 model runs on ONNX Runtime on the CPU: it is made, and compared with the
+        # fp32 models, there.
+        model, dense = model.cpu(), dense.cpu()
+        summary, files = finish_quantized(work, model, dense, recipe.quantize,
+                                          baseline_metrics, workdir, config, extra)
+    else:
+        if model_device(model).type == "cuda" and _is_2to4(recipe):
+            extra["semi_structured"] = _semi_structured(model, work, config)
+        summary, files = finish(work, model, dense, work.evaluate(model), baseline_metrics,
+                                workdir, config, extra)
+    dense_layers = extra.get("pruning", {}).get("dense_layers", [])
+    notes += sparsity_warnings(summary.layer_sparsity, dense_layers)
+    return RunResult(guarded(summary, work, dense, config.guard, notes), files)
+
+
+def guarded(summary: RunSummary, work: Workload, dense: nn.Module, guard: GuardSpec | None,
+            notes: list[str] | None = None) -> RunSummary:
+    """``summary`` with its chance level, warnings, and the result guard's verdict (a
+    ``failure`` the worker reports as the run's error, keeping the figures). ``guard`` is None
+    for a baseline run, which is warned about but not failed."""
+    chance = chance_metrics(work, dense)
+    level = None if chance is None or summary.metric is None else chance.get(summary.metric.name)
+    warnings, failure = ([], None) if summary.metric is None else judge(summary.metric, level,
+                                                                           guard)
+    warnings = [*(notes or []), *warnings]
+    return summary.model_copy(update={"chance": level, "warnings": warnings or None,
+                                      "failure": failure})
 
 
 def classifier_of(model: nn.Module, work: Workload) -> str:
     """The task's output layer: named by the task, or found by a forward pass."""
-    return work.task.classifier or output_layer(model, work.example(2))
+    return work.task.classifier or output_layer(model, example_for(model, work))
+
+
+def example_for(model: nn.Module, work: Workload, batch_size: int = 2) -> Any:
+    """Real example inputs on the device ``model`` lives on."""
+    return to_device(work.example(batch_size), model_device(model))
 
 
 def compress_model(config: RunConfig, recipe: RecipeSpec, work: Workload,
@@ -193,8 +231,9 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, work: Workload,
     model.train()
     spec, plan = _training_phase(config, recipe, work)
     heads = attention_widths(model)
+    short_recovery = None if recipe.prune is None else recovery_warning(plan)
     pruner = (None if recipe.prune is None else
-              build_pruner(recipe.prune, model, example_inputs=work.example(2),
+              build_pruner(recipe.prune, model, example_inputs=example_for(model, work),
                            classifier=classifier_of(dense, work)))
     pruned_to = 0.0
     if resume is not None:
@@ -211,6 +250,8 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, work: Workload,
         if pruner is None or target is None:
             return False
         changed = pruner.prune_to(target)
+        if short_recovery is not None and step == plan.events[-1][0]:
+            log.warning("%s", short_recovery)
         if changed:
             verify_heads(model, heads, f"channel pruning to {target:g}")
             verify_runs(model, work, f"channel pruning to {target:g}")
@@ -223,7 +264,8 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, work: Workload,
     fake_quant = None
     if recipe.quantize is not None and recipe.quantize.mode == "qat":
         settings = settings_for(scalar(recipe.quantize.backend))
-        fake_quant = attach_fake_quant(model, reduce_range=settings.reduce_range)
+        fake_quant = attach_fake_quant(model, reduce_range=settings.reduce_range,
+                                       example=work.example(2), exclude=recipe.quantize.exclude)
     hooks = StepHooks()
     if pruner is not None:
         def epoch_sparsity(_epoch: int, step: int) -> None:
@@ -247,8 +289,13 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, work: Workload,
     # A schedule that ends exactly at the end of training prunes one last time; ``train``
     # does it before its last validation, unless no epoch was left to run (no fine-tuning,
     # or a resumed attempt whose checkpoint is the last epoch's).
-    if plan.total_epochs == 0 or (resume is not None and resume.epoch >= plan.total_epochs):
+    no_epoch_left = plan.total_epochs == 0 or (resume is not None
+                                                and resume.epoch >= plan.total_epochs)
+    if no_epoch_left and plan.target_at(plan.total_steps) is not None:
         prune_at(plan.total_steps)
+        # No training follows: the curves still end on the model that is reported.
+        for name, value in work.evaluate(model, "val").items():
+            emit(f"val/{name}", plan.total_steps, value)
     clear_negative_zeros(model)
     if fake_quant is not None:
         fake_quant.remove()
@@ -257,7 +304,47 @@ def compress_model(config: RunConfig, recipe: RecipeSpec, work: Workload,
         extra["pruning"] = {"granularity": recipe.prune.granularity,
                             "target": _final_sparsity(recipe), "achieved": pruner.actual(),
                             "skipped_layers": pruner.skipped}
+        if recipe.prune.granularity != "channel" and dense_classifier(
+                recipe.prune, str(recipe.prune.scope)):
+            extra["pruning"]["dense_layers"] = [classifier_of(dense, work)]
+    if short_recovery:
+        extra["warnings"] = [short_recovery]
     return model, extra
+
+
+def _is_2to4(recipe: RecipeSpec) -> bool:
+    prune = recipe.prune
+    return (prune is not None and prune.granularity == "nm" and scalar(prune.n) == 2
+            and scalar(prune.m) == 4)
+
+
+def _semi_structured(model: nn.Module, work: Workload, config: RunConfig) -> dict[str, Any]:
+    """The 2:4 kernels' latency on this GPU, or why they were not used."""
+    device = model_device(model)
+    if not supports_semi_structured(device):
+        name = torch.cuda.get_device_name(device)
+        return {"note": f"{name} has no 2:4 sparse tensor cores (compute capability 8.0 or "
+                        "newer): the model ran dense"}
+    spec = config.measure.latency
+    precision = (config.recipe.finetune if config.recipe and config.recipe.finetune
+                 else config.baseline).precision
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+    return measure_semi_structured(model, examples=work.example, batch_sizes=spec.batch_sizes,
+                                   dtype=dtype, warmup=spec.warmup, repeats=spec.repeats)
+
+
+def recovery_warning(plan: SchedulePlan) -> str | None:
+    """A warning when the schedule's last pruning step leaves less than an epoch of training
+    after it: the model it reports had no time to recover from that step."""
+    if not plan.events or plan.total_steps == 0:
+        return None
+    step, target = plan.events[-1]
+    left = plan.total_steps - step
+    if left >= plan.steps_per_epoch:
+        return None
+    return (f"the last pruning step (to {target:g}) leaves {left} optimizer step(s) of "
+            f"training after it, less than an epoch ({plan.steps_per_epoch}) to recover: end "
+            "the schedule earlier (schedule.end_epoch) or add fine-tuning epochs")
 
 
 def _run_sensitivity(config: RunConfig, recipe: RecipeSpec, work: Workload, dense: nn.Module,
@@ -267,7 +354,7 @@ def _run_sensitivity(config: RunConfig, recipe: RecipeSpec, work: Workload, dens
         raise CompressionError("not a sensitivity recipe")
     table = sensitivity_table(
         dense, levels=spec.levels, granularity=spec.granularity,
-        evaluate=lambda m: work.score(m, "val"), example_inputs=work.example(2),
+        evaluate=lambda m: work.score(m, "val"), example_inputs=example_for(dense, work),
         classifier=classifier_of(dense, work), metric=work.primary, goal=work.goal)
     return RunResult(*finish(work, dense, dense, baseline_metrics, baseline_metrics, workdir,
                              config, extra={"sensitivity": table.to_dict()}))

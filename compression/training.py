@@ -97,9 +97,10 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
         return torch.float16
     if precision == "bf16":
         return torch.bfloat16
-    # auto: bf16 where the device runs it natively; CPUs without bf16 units gain nothing.
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
+    # auto: mixed precision on GPUs (bf16 where it runs natively, else fp16 with loss
+    # scaling); plain fp32 on CPUs: bf16 there is a choice to make knowingly (precision: bf16).
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return None
 
 

@@ -1,55 +1,110 @@
-"""Checks after a structural change: the model still runs on a real batch, and the widths its
-attention heads are read from did not move. A model that fails one cannot be right, and no
-other attempt would do better: the run fails with the reason."""
+"""Checks after a structural change: the model still runs on a real batch, every attention
+module's heads still match the layers they are read from, and a Hugging Face config still
+describes the model. A model that fails one cannot be right, and no other attempt would do
+better: the run fails with the reason."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
 
 from compression.batches import forward_logits, model_device, to_device
 from compression.errors import InvalidResultError
+from compression.modelconfig import from_config, hf_config, shape_mismatch
+from compression.pruning.heads import find_attention, head_shape
 from compression.workload import Workload
 
-_HEADS = ("num_attention_heads", "num_heads", "n_heads")
-_HEAD_SIZE = ("attention_head_size", "head_dim", "head_size")
+Side = Literal["out", "in"]
 
 
-def attention_widths(model: nn.Module) -> dict[str, tuple[str, int]]:
-    """Linear layers whose output (or input) is an attention module's heads × head size:
-    ``{layer: ("out" | "in", width)}``. A module declares its heads as Hugging Face's do
-    (``num_attention_heads`` and ``attention_head_size`` or ``head_dim``)."""
-    found: dict[str, tuple[str, int]] = {}
-    for name, module in model.named_modules():
-        heads = next((getattr(module, a) for a in _HEADS
-                      if isinstance(getattr(module, a, None), int)), None)
-        size = next((getattr(module, a) for a in _HEAD_SIZE
-                     if isinstance(getattr(module, a, None), int)), None)
-        if heads is None or size is None:
-            continue
-        width = heads * size
+@dataclass(frozen=True)
+class HeadLayout:
+    """An attention module's head count and size, and the Linear layers inside it whose
+    outputs (q, k, v) or inputs (an output projection) are heads × head size wide."""
+
+    heads: int
+    head_size: int
+    layers: dict[str, Side]
+
+
+HeadLayers = dict[str, HeadLayout]  # by attention module name
+_EXCLUDE_HINT = "leave attention out (prune: {exclude: ['*.attention.*']})"
+
+
+def attention_widths(model: nn.Module) -> HeadLayers:
+    """The Linear layers inside each attention module whose outputs (q, k, v) or inputs
+    (an output projection) are its heads × head size, as they are now: take it before a
+    structural change and check it with ``verify_heads`` after."""
+    found: HeadLayers = {}
+    for name, module in find_attention(model).items():
+        heads, size = head_shape(module) or (0, 0)
+        layers: dict[str, Side] = {}
         for sub, layer in module.named_modules():
             if isinstance(layer, nn.Linear):
-                side = "out" if layer.out_features == width else (
-                    "in" if layer.in_features == width else None)
+                side: Side | None = "out" if layer.out_features == heads * size else (
+                    "in" if layer.in_features == heads * size else None)
                 if side is not None:
-                    found[f"{name}.{sub}" if name else sub] = (side, width)
+                    layers[f"{name}.{sub}" if name else sub] = side
+        found[name] = HeadLayout(heads, size, layers)
     return found
 
 
-def verify_heads(model: nn.Module, before: dict[str, tuple[str, int]], change: str) -> None:
-    """Fail when a structural change altered the width the attention heads are read from:
-    the model may still run (2 heads of 16 read back as 1 of 16) and compute something else."""
+def verify_heads(model: nn.Module, before: HeadLayers, change: str) -> None:
+    """Fail when an attention module's heads × head size no longer matches the layers it
+    reads them from (a model may still run, 2 heads of 16 read back as 1 of 16, and compute
+    something else), or, when heads were removed, when its Hugging Face config no longer
+    builds the model's shapes (it would not reload with ``from_pretrained``). ``before`` is
+    ``attention_widths`` taken before ``change``."""
     modules = dict(model.named_modules())
-    for name, (side, width) in before.items():
-        layer = modules.get(name)
-        now = None if not isinstance(layer, nn.Linear) else (
-            layer.out_features if side == "out" else layer.in_features)
-        if now != width:
+    changed = False
+    for name, layout in before.items():
+        module = modules.get(name)
+        heads, size = (None if module is None else head_shape(module)) or (0, 0)
+        changed = changed or (heads, size) != (layout.heads, layout.head_size)
+        width = heads * size
+        all_heads = getattr(module, "all_head_size", width)
+        if isinstance(all_heads, int) and all_heads != width:
             raise InvalidResultError(
-                f"{change} changed the attention width of {name!r} ({width} -> {now}): its "
-                "heads no longer match the model's head count. Head-aware pruning is not in "
-                "this engine: leave attention out (prune: {exclude: ['*.attention.*']})")
+                f"after {change}, attention module {name!r} has all_head_size {all_heads} "
+                f"but {heads} heads × {size}")
+        for layer_name, side in layout.layers.items():
+            layer = modules.get(layer_name)
+            now = None if not isinstance(layer, nn.Linear) else (
+                layer.out_features if side == "out" else layer.in_features)
+            if now != width:
+                raise InvalidResultError(
+                    f"after {change}, {layer_name!r} is {now} wide ({side}puts) but attention "
+                    f"module {name!r} reads it as {heads} heads × {size} = {width}: its heads "
+                    "no longer match")
+    if changed:
+        _verify_config(model, change)
+
+
+def _verify_config(model: nn.Module, change: str) -> None:
+    """The model's class, built from its config, has the model's shapes and head counts."""
+    if hf_config(model) is None:
+        return
+    try:
+        reference = from_config(model)
+    except Exception as exc:  # whatever the class raises on a bad config
+        raise InvalidResultError(f"after {change}, {type(model).__name__} can no longer be "
+                                 f"built from its config: {type(exc).__name__}: {exc}") from None
+    if reference is None:
+        return
+    problem = shape_mismatch(model, reference)
+    if problem is None:
+        ours = {n: head_shape(m) for n, m in find_attention(model).items()}
+        problem = next((f"attention module {n!r} has (heads, head size) {ours.get(n)} but the "
+                        f"config builds {shape}"
+                        for n, shape in ((n, head_shape(m))
+                                         for n, m in find_attention(reference).items())
+                        if ours.get(n) != shape), None)
+    if problem is not None:
+        raise InvalidResultError(f"after {change}, the model's config no longer describes "
+                                 f"it ({problem}): it would not reload with from_pretrained")
 
 
 def verify_runs(model: nn.Module, work: Workload, change: str) -> None:
@@ -61,9 +116,9 @@ def verify_runs(model: nn.Module, work: Workload, change: str) -> None:
             forward_logits(model, to_device(work.example(2), model_device(model)))
     except Exception as exc:
         text = str(exc).strip().splitlines()
-        hint = (" Attention layers need head-aware pruning, which this engine lacks: leave "
-                "them out (prune: {exclude: ['*.attention.*']})" if attention_widths(model)
-                else "")
+        hint = (" Head-aware pruning handles attention modules that declare their heads "
+                "Hugging Face style, with separate query/key/value Linear layers; for "
+                f"others, {_EXCLUDE_HINT}" if attention_widths(model) else "")
         raise InvalidResultError(f"the model no longer runs after {change}: "
                                  f"{type(exc).__name__}: {text[0] if text else ''}.{hint}"
                                  ) from None

@@ -57,7 +57,8 @@ class _Bars:
 
 def results_table(runs: list[dict[str, Any]]) -> Table:
     """The final table: run, the primary metric and its drop, sparsity, stored size, p50
-    latency, speedup. A failed run's row says why (folded, so the columns keep their room)."""
+    latency, speedup. Why a run failed, and its warnings, go under it (``result_notes``), so
+    that a long message cannot squeeze the columns."""
     table = Table(title="squeezelab local: results")
     summaries = [RunSummary.model_validate(r["summary"]) if r.get("summary") else None
                  for r in runs]
@@ -67,14 +68,31 @@ def results_table(runs: list[dict[str, Any]]) -> Table:
     for col in (*metric_headers(metric), *SUMMARY_HEADERS):
         table.add_column(col, justify="left" if col == "on" else "right", no_wrap=True)
     for run, summary in zip(runs, summaries, strict=True):
-        if summary is None:
-            message = (run.get("error") or {}).get("message", "")
-            table.add_row(f"[red]✗ {escape(run['name'])}[/]", f"[red]{run['status']}[/]",
-                          *[""] * 6)
-            table.add_row(f"  [red]{escape(message[:300])}[/]", *[""] * 7)
-            continue
-        table.add_row(f"[green]✓[/] {escape(run['name'])}", *summary_cells(summary, metric))
+        ok = run["status"] == "succeeded"
+        name = f"[green]✓[/] {escape(run['name'])}" if ok else f"[red]✗ {escape(run['name'])}[/]"
+        if summary is None:  # failed before it had figures
+            table.add_row(name, f"[red]{run['status']}[/]", *[""] * (len(SUMMARY_HEADERS) + 1))
+        else:  # a run the result guard failed keeps its figures
+            table.add_row(name, *summary_cells(summary, metric))
     return table
+
+
+def result_notes(runs: list[dict[str, Any]]) -> list[str]:
+    """One line per failed run (why) and per warning, printed under the results table."""
+    lines = []
+    for run in runs:
+        name = escape(run["name"])
+        if run["status"] != "succeeded":
+            error = run.get("error") or {}
+            first = str(error.get("message", run["status"])).strip().splitlines()
+            lines.append(f"[red]✗ {name}: {escape(error.get('type', 'error'))}: "
+                         f"{escape(first[0] if first else '')}[/]")
+        for warning in (run.get("summary") or {}).get("warnings") or []:
+            lines.append(f"[yellow]⚠ {name}: {escape(warning)}[/]")
+        quantization = (run.get("summary") or {}).get("quantization")
+        for warning in (quantization or {}).get("warnings") or []:
+            lines.append(f"[yellow]⚠ {name}: {escape(warning)}[/]")
+    return lines
 
 
 def run(spec_path: Path, *, out: Path, workdir: Path | None) -> int:
@@ -94,7 +112,10 @@ def run(spec_path: Path, *, out: Path, workdir: Path | None) -> int:
         results = run_local_sweep(spec, workdir=workdir, observer=_Bars(progress))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
-    Console().print(results_table(results["runs"]))
+    output = Console()
+    output.print(results_table(results["runs"]))
+    for line in result_notes(results["runs"]):
+        output.print(line, overflow="fold")
     console.print(f"results: {out}  artifacts: {workdir}")
     return 0 if all(r["status"] == "succeeded" for r in results["runs"]) else 1
 

@@ -14,13 +14,28 @@ def worker(
     concurrency: Annotated[int, typer.Option(min=1, help="Runs executed at once.")] = 1,
     name: Annotated[str | None, typer.Option(
         help="Worker id shown by the API (default: <queues>-<pid>@<hostname>).")] = None,
+    gpus: Annotated[str | None, typer.Option(
+        help="GPU indices (0,1): one worker process per GPU, each seeing only its own "
+             "device, consuming the gpu queue (unless --queues says otherwise).")] = None,
 ) -> None:
     """Execute runs from the broker (SQUEEZELAB_BROKER_URL), reporting to the API
     (SQUEEZELAB_API_URL) with a worker token (SQUEEZELAB_TOKEN)."""
+    chosen = [q.strip() for q in queues.split(",") if q.strip()]
+    if gpus is not None:
+        from workers.gpus import parse_gpus, pinned_workers, supervise
+
+        try:
+            devices = parse_gpus(gpus)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--gpus") from None
+        if concurrency != 1:
+            raise typer.BadParameter("one process per GPU: leave --concurrency at 1",
+                                     param_hint="--concurrency")
+        pinned = ["gpu"] if queues == "cpu,gpu" else chosen
+        raise typer.Exit(supervise(pinned_workers(devices, queues=pinned, name=name)))
     from workers.main import run_worker  # imports torch: only this command needs it
     from workers.settings import WorkerSettings
 
-    chosen = [q.strip() for q in queues.split(",") if q.strip()]
     try:
         run_worker(WorkerSettings(), queues=chosen, concurrency=concurrency, name=name)
     except ValueError as exc:

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from client.models import GateResult, Run, Sweep, Token
 from compression.spec.metrics import is_fraction
-from compression.spec.summary import RunSummary
+from compression.spec.summary import RunSummary, SpeedupInterval
 
 STATUS_STYLE = {"queued": "dim", "running": "cyan", "succeeded": "green", "failed": "red",
                 "cancelled": "yellow"}
@@ -74,6 +74,19 @@ def metric_cells(summary: RunSummary, metric: str) -> tuple[str, str]:
             NONE if drop is None else f"{drop:+.4g}")
 
 
+def speedup_text(speed: float | None, interval: SpeedupInterval | None) -> str:
+    """``1.83× (1.71–1.95)`` with its 95% interval, or ``≈1.0× (noise)`` when the interval
+    contains 1.0: the ratio alone would pass noise off as a gain. A baseline's 1.0 and older
+    summaries have no interval and show the bare ratio."""
+    if speed is None:
+        return NONE
+    if interval is None:
+        return f"{speed:.2f}×"
+    if interval.noise:
+        return "≈1.0× (noise)"
+    return f"{speed:.2f}× ({interval.lo:.2f}–{interval.hi:.2f})"
+
+
 def latency_cells(summary: RunSummary) -> tuple[str, str, str]:
     """p50 ms, speedup and where it was measured: the largest batch of the first runtime."""
     latency = summary.latency_ms
@@ -85,9 +98,9 @@ def latency_cells(summary: RunSummary) -> tuple[str, str, str]:
     batch = max(by_batch, key=lambda b: int(b) if str(b).isdigit() else -1)
     p50 = _number((by_batch[batch] or {}).get("p50"))
     speed = _number(((summary.speedup or {}).get(runtime) or {}).get(batch))
+    interval = ((summary.speedup_interval or {}).get(runtime) or {}).get(batch)
     where = f"{'ORT' if runtime == 'onnxruntime' else runtime} b{batch}"
-    return (NONE if p50 is None else f"{p50:.3f}",
-            NONE if speed is None else f"{speed:.2f}×", escape(where))
+    return (NONE if p50 is None else f"{p50:.3f}", speedup_text(speed, interval), escape(where))
 
 
 SUMMARY_HEADERS = ("sparsity", "stored", "p50 ms", "speedup", "on")
@@ -132,9 +145,18 @@ def runs_table(runs: Sequence[Run], *, title: str) -> Table:
 
 
 def error_lines(runs: Sequence[Run]) -> list[str]:
-    """One line per run with an error, printed under the table so messages stay whole."""
-    return [f"[red]✗[/] run {run.id} {escape(run.name)}: {escape(error_text(run.error))}"
-            for run in runs if run.error]
+    """One line per run with an error, then one per warning of a run's summary, printed
+    under the table so messages stay whole."""
+    lines = [f"[red]✗[/] run {run.id} {escape(run.name)}: {escape(error_text(run.error))}"
+             for run in runs if run.error]
+    for run in runs:
+        if run.summary is None:
+            continue
+        quantization = (run.summary.model_extra or {}).get("quantization")
+        extra = quantization.get("warnings") if isinstance(quantization, dict) else None
+        for warning in [*(run.summary.warnings or []), *(extra or [])]:
+            lines.append(f"[yellow]⚠[/] run {run.id} {escape(run.name)}: {escape(warning)}")
+    return lines
 
 
 def counts_line(counts: Mapping[str, int]) -> str:

@@ -25,14 +25,14 @@ import shutil
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
 from client import ApiConnectionError, ApiError, Client, ConflictError, MetricBuffer, NotFoundError
 from client.models import Run
 from compression.checkpoint import CHECKPOINT_FILE, TrainState, load_checkpoint, save_checkpoint
-from compression.errors import CompressionError
+from compression.errors import CompressionError, InvalidResultError
 from compression.runner import WEIGHTS_FILE, Resumable, RunCancelledError, execute_run
 from compression.spec import load_run_config
 from workers.failures import is_retryable
@@ -113,6 +113,11 @@ class RunExecutor:
             except Exception as exc:
                 buffer.close(timeout=10)
                 return self._fail(attempt, exc, retryable=is_retryable(exc))
+            if result.summary.failure is not None:
+                # Finished, but not a result (the result guard): failed with the reason; the
+                # figures, curves and files stay for inspection.
+                return self._fail(attempt, InvalidResultError(result.summary.failure),
+                                  retryable=False, summary=result.summary.to_json())
             try:
                 deliver(lambda: self.client.complete_run(run.id, attempt.worker_id,
                                                          result.summary.to_json()),
@@ -190,7 +195,8 @@ class RunExecutor:
                 what="flushing metrics")
         buffer.close(timeout=10)
 
-    def _fail(self, attempt: Attempt, exc: BaseException, *, retryable: bool) -> Outcome:
+    def _fail(self, attempt: Attempt, exc: BaseException, *, retryable: bool,
+              summary: dict[str, Any] | None = None) -> Outcome:
         run = attempt.run
         kind = type(exc).__name__
         message = str(exc) or kind
@@ -205,7 +211,8 @@ class RunExecutor:
         try:
             after = deliver(lambda: self.client.fail_run(run.id, attempt.worker_id, kind,
                                                          message[:2000], traceback=trace,
-                                                         retryable=retryable),
+                                                         retryable=retryable,
+                                                         summary=summary),
                             deadline_s=self.settings.delivery_deadline_s, what="reporting")
         except ApiError as api_exc:  # e.g. the run was cancelled meanwhile
             log.warning("run %s: failure not recorded: %s", run.id, api_exc)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from client import ApiConnectionError, ApiError
+from compression.device import NoDeviceError
 from compression.errors import CompressionError
 from workers.retry import transient
 
@@ -30,8 +31,8 @@ def is_retryable(exc: BaseException) -> bool:
         return False
     if isinstance(exc, (ApiConnectionError, ApiError)):
         return transient(exc) if isinstance(exc, ApiError) else True
-    if isinstance(exc, (MemoryError, torch.OutOfMemoryError, ConnectionError, TimeoutError)):
-        return True
+    if isinstance(exc, (MemoryError, torch.OutOfMemoryError, NoDeviceError)):
+        return True  # another worker may have the memory or the device
     if isinstance(exc, OSError):
         return True  # disk full, a vanished scratch directory, a socket reset
     text = str(exc)

@@ -81,7 +81,10 @@ def complete(run_id: IdPath, body: RunComplete, _: WorkerAuth, session: SessionD
 def fail(run_id: IdPath, body: RunFail, _: WorkerAuth, session: SessionDep,
          fx: EffectsDep) -> RunPublic:
     error = body.error.model_dump(mode="json", exclude_none=True)
-    return _public(service.fail(session, fx, run_id, body.worker_id, error, body.retryable))
+    summary = None if body.summary is None else body.summary.model_dump(mode="json",
+                                                                        exclude_none=True)
+    return _public(service.fail(session, fx, run_id, body.worker_id, error,
+                                body.retryable and summary is None, summary=summary))
 
 
 @router.post("/{run_id}/cancel", responses=CONFLICT, summary="Cancel a queued or running run")

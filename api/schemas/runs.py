@@ -103,3 +103,6 @@ class RunFail(BaseModel):
     error: RunError
     retryable: bool = Field(default=False,
                             description="transport/infrastructure errors; user errors are not")
+    summary: RunSummary | None = Field(
+        default=None, description="the figures of a run that finished but cannot count as a "
+        "result (its summary's failure says why); kept for inspection, never with retryable")

@@ -11,7 +11,7 @@ What is judged, and how:
 - ``speedup``: from ``summary.speedup`` = {runtime: {batch_size: x}}, taken at the largest
   batch size the variant's runs measured (the throughput setting a deployment cares
   about), as the mean over seeds for each runtime, then the best runtime (the one you
-  would deploy with).
+  would deploy with). A speedup whose `speedup_interval` says noise counts as 1.0.
 - ``stored_bytes``: ``summary.size_bytes.stored``.
 - A variant passes when every gate the spec sets passes; a figure that is missing fails
   its gate. ``max_*`` gates pass at or below the threshold, ``min_speedup`` at or above.
@@ -69,14 +69,24 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return statistics.fmean(present) if present else None
 
 
+def _noise(summary: Mapping[str, Any], runtime: Any, batch: Any) -> bool:
+    """Whether the run's own repeats could not tell this speedup from 1.0."""
+    intervals = summary.get("speedup_interval")
+    entry = (intervals.get(runtime) or {}).get(batch) if isinstance(intervals, Mapping) else None
+    return isinstance(entry, Mapping) and entry.get("noise") is True
+
+
 def _speedup(runs: list[RunOutcome]) -> tuple[float | None, str | None, int | None]:
-    """(mean speedup, runtime, batch size) at the largest batch size, best runtime."""
+    """(mean speedup, runtime, batch size) at the largest batch size, best runtime. A speedup
+    whose interval contains 1.0 counts as 1.0: noise passes no ``min_speedup``."""
     by_batch: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for run in runs:
         table = run.summary.get("speedup")
         for runtime, batches in (table.items() if isinstance(table, Mapping) else ()):
             for batch, x in (batches.items() if isinstance(batches, Mapping) else ()):
                 value = _number(x)
+                if value is not None and _noise(run.summary, runtime, batch):
+                    value = 1.0
                 if value is not None and str(batch).isdigit():
                     by_batch[int(batch)][str(runtime)].append(value)
     if not by_batch:

@@ -112,19 +112,21 @@ def complete(session: Session, fx: Effects, run_id: int, worker_id: str,
 
 
 def fail(session: Session, fx: Effects, run_id: int, worker_id: str, error: dict[str, Any],
-         retryable: bool) -> Run:
-    """running -> failed, or back to queued when retryable and attempts remain."""
+         retryable: bool, *, summary: dict[str, Any] | None = None) -> Run:
+    """running -> failed, or back to queued when retryable and attempts remain. ``summary``:
+    the figures of a run that finished but failed the result guard, kept on the run."""
     run = session.get(Run, run_id, populate_existing=True)
     if run is None or run.status != "running" or run.lease_owner != worker_id:
         raise _refusal(session, run_id, worker_id, "fail")
     again = retryable and run.attempt < fx.settings.max_attempts
-    if not _end_attempt(session, fx, run, error, requeue=again):
+    if not _end_attempt(session, fx, run, error, requeue=again,
+                        extra={} if summary is None or again else {"summary": summary}):
         raise _refusal(session, run_id, worker_id, "fail")
     return run
 
 
 def _end_attempt(session: Session, fx: Effects, run: Run, error: dict[str, Any],
-                 requeue: bool, *guards: Any) -> bool:
+                 requeue: bool, *guards: Any, extra: dict[str, Any] | None = None) -> bool:
     """End ``run``'s current attempt: back to queued (stamped, then sent) or failed.
 
     One conditional UPDATE on the attempt that was read, so a worker that fails its run
@@ -139,7 +141,7 @@ def _end_attempt(session: Session, fx: Effects, run: Run, error: dict[str, Any],
     if requeue:
         values.update(status="queued", enqueued_at=now)
     else:
-        values.update(status="failed", ended_at=now)
+        values.update(status="failed", ended_at=now, **(extra or {}))
     result = session.execute(
         update(Run).where(Run.id == run.id, _owned(run.lease_owner),
                           Run.attempt == run.attempt, *guards)

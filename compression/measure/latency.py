@@ -27,6 +27,8 @@ from compression.spec import LatencySpec
 CALLS_PER_ROUND = 5
 
 Timings = dict[str, dict[str, dict[int, dict[str, float]]]]
+# runtime -> batch size -> subject -> milliseconds of each timed call
+Samples = dict[str, dict[int, dict[str, list[float]]]]
 # Batch size -> model inputs of that many real samples (``Workload.example``).
 Examples = Callable[[int], ModelInputs]
 
@@ -47,19 +49,35 @@ def percentile(samples: Sequence[float], q: float) -> float:
     return ordered[math.ceil(q / 100 * len(ordered)) - 1]
 
 
+class DeviceMs(float):
+    """Milliseconds a call measured on its device (CUDA events): ``time_interleaved`` takes
+    them instead of the host's clock, which would also count the launch and the wait."""
+
+
 def _torch_call(module: nn.Module, batch: ModelInputs) -> Callable[[], object]:
     param = next(module.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     inputs = to_device(batch, device)
     if device.type != "cuda":
         return lambda: call_model(module, inputs)
+    return cuda_timed_call(module, inputs)
 
-    def call_and_wait() -> object:
-        out = call_model(module, inputs)
-        torch.cuda.synchronize(device)  # CUDA calls return before the work is done
-        return out
 
-    return call_and_wait
+def cuda_timed_call(module: nn.Module, inputs: ModelInputs) -> Callable[[], DeviceMs]:
+    """A call of ``module`` on its CUDA device that returns its time from CUDA events: the
+    device is idle when it starts (synchronised), and the end event is waited for."""
+
+    def call() -> DeviceMs:
+        start = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+        end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+        torch.cuda.synchronize()
+        start.record()
+        call_model(module, inputs)
+        end.record()
+        end.synchronize()
+        return DeviceMs(start.elapsed_time(end))
+
+    return call
 
 
 def _ort_session(path: Path, threads: int) -> Any:
@@ -103,22 +121,23 @@ def time_interleaved(
                 call, timed = calls[name], samples[name]
                 for _ in range(count):
                     began = time.perf_counter_ns()
-                    call()
-                    timed.append((time.perf_counter_ns() - began) / 1e6)
+                    out = call()
+                    host_ms = (time.perf_counter_ns() - began) / 1e6
+                    timed.append(float(out) if isinstance(out, DeviceMs) else host_ms)
     finally:
         if gc_was_enabled:
             gc.enable()
     return samples
 
 
-def measure_latency(
+def time_subjects(
     models: Mapping[str, LatencySubject], *, examples: Examples, spec: LatencySpec
-) -> Timings:
-    """Measure p50/p90 latency (ms) of every subject, per runtime and batch size.
+) -> Samples:
+    """Time every subject interleaved, per runtime and batch size: the raw milliseconds.
 
-    Returns ``{subject: {runtime: {batch_size: {"p50": ms, "p90": ms}}}}``. Inputs are
-    ``examples(batch_size)``: real samples of the task, the same for every subject. torch runs
-    on ``spec.threads``
+    Returns ``{runtime: {batch_size: {subject: [ms, ...]}}}`` with ``spec.repeats`` calls per
+    subject, in the order ``time_interleaved`` took them. Inputs are ``examples(batch_size)``:
+    real samples of the task, the same for every subject. torch runs on ``spec.threads``
     threads (restored afterwards) under ``inference_mode``, modules in eval mode (restored);
     onnxruntime sessions get the same intra-op thread count and run sequentially.
     """
@@ -127,7 +146,7 @@ def measure_latency(
         if missing:
             raise ValueError(f"onnxruntime latency needs an ONNX file for {missing}")
     inputs = {b: examples(b) for b in spec.batch_sizes}
-    results: Timings = {name: {} for name in models}
+    results: Samples = {}
     training = {name: s.module.training for name, s in models.items()}
     threads_before = torch.get_num_threads()
     torch.set_num_threads(spec.threads)
@@ -147,13 +166,28 @@ def measure_latency(
                     calls = {name: _torch_call(s.module, batch) for name, s in models.items()}
                 with torch.inference_mode():
                     samples = time_interleaved(calls, warmup=spec.warmup, repeats=spec.repeats)
-                for name, timed in samples.items():
-                    results[name].setdefault(runtime, {})[batch_size] = {
-                        "p50": percentile(timed, 50),
-                        "p90": percentile(timed, 90),
-                    }
+                results.setdefault(runtime, {})[batch_size] = samples
     finally:
         torch.set_num_threads(threads_before)
         for name, subject in models.items():
             subject.module.train(training[name])
+    return results
+
+
+def measure_latency(
+    models: Mapping[str, LatencySubject], *, examples: Examples, spec: LatencySpec
+) -> Timings:
+    """Measure p50/p90 latency (ms) of every subject, per runtime and batch size.
+
+    Returns ``{subject: {runtime: {batch_size: {"p50": ms, "p90": ms}}}}``; the timing is
+    ``time_subjects``'s.
+    """
+    results: Timings = {name: {} for name in models}
+    for runtime, per_batch in time_subjects(models, examples=examples, spec=spec).items():
+        for batch_size, samples in per_batch.items():
+            for name, timed in samples.items():
+                results[name].setdefault(runtime, {})[batch_size] = {
+                    "p50": percentile(timed, 50),
+                    "p90": percentile(timed, 90),
+                }
     return results

@@ -1,4 +1,5 @@
-"""The measured part of a run summary: weights, size, MACs, latency, speedup, hardware."""
+"""The measured part of a run summary: weights, size, MACs, latency, speedup (with its
+interval), hardware."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from compression.measure.latency import (
     _ort_call,
     _ort_session,
     _torch_call,
-    measure_latency,
     percentile,
     time_interleaved,
+    time_subjects,
 )
 from compression.measure.macs import count_macs
 from compression.measure.onnx_export import export_onnx
+from compression.measure.speedup import speed_summary
 from compression.measure.stats import weight_stats
 from compression.measure.storage import dense_fp32_bytes, save_state
 from compression.spec import LatencySpec
@@ -32,6 +34,8 @@ WEIGHTS_FILE = "model.safetensors"
 ONNX_FILE = "model.onnx"
 # The ONNX exporter traces with a small batch; the batch dimension stays dynamic.
 _EXPORT_BATCH = 2
+INT8_NOT_ON_TORCH = ("the int8 model runs on ONNX Runtime only; the dense fp32 model's torch "
+                     "latency is in quantization.fp32_latency_ms.torch")
 
 
 @dataclass
@@ -57,8 +61,10 @@ def measure_model(
 ) -> Measurement:
     """Measure ``model`` against ``dense_model`` and write its weights (and ONNX) to ``out_dir``.
 
-    Pass the same object as both for a baseline run: it is timed once and its speedup is 1.0.
-    Batch sizes are string keys in the summary (it is stored as JSON).
+    Pass the same object as both for a baseline run: it is timed once and its speedup is 1.0
+    (without an interval). Otherwise each speedup has a 95% interval from its own timings
+    (``speedup_interval``; see ``compression.measure.speedup``). Batch sizes are string keys
+    in the summary (it is stored as JSON).
 
     Args:
         prunable: module names of the prunable layers (the same in both models).
@@ -91,20 +97,12 @@ def measure_model(
                     Path(scratch) / "dense.onnx",
                 )
                 subjects["dense"] = LatencySubject(dense_model, dense_onnx)
-        timings = measure_latency(subjects, examples=examples, spec=latency)
+        timed = time_subjects(subjects, examples=examples, spec=latency)
 
-    latency_ms = {
-        runtime: {str(batch): dict(figures) for batch, figures in per_batch.items()}
-        for runtime, per_batch in timings["model"].items()
-    }
-    dense_timings = timings["model" if is_baseline else "dense"]
-    speedup = {
-        runtime: {
-            str(batch): dense_timings[runtime][batch]["p50"] / figures["p50"]
-            for batch, figures in per_batch.items()
-        }
-        for runtime, per_batch in timings["model"].items()
-    }
+    def of(subject: str) -> dict[str, dict[int, list[float]]]:
+        return {runtime: {b: samples[subject] for b, samples in per_batch.items()}
+                for runtime, per_batch in timed.items()}
+
     summary: dict[str, object] = {
         "sparsity": stats.sparsity,
         "layer_sparsity": dict(stats.layer_sparsity),
@@ -112,8 +110,7 @@ def measure_model(
         "params_nonzero": stats.params_nonzero,
         "size_bytes": {"dense_fp32": dense_fp32_bytes(dense_model), "stored": stored},
         "macs": {"dense": dense_macs, "effective": effective_macs},
-        "latency_ms": latency_ms,
-        "speedup": speedup,
+        **speed_summary(of("model"), None if is_baseline else of("dense")),
         "hardware": hardware_fingerprint(latency.threads),
     }
     return Measurement(summary=summary, artifacts=artifacts)
@@ -133,8 +130,10 @@ def measure_int8_onnx(
     ``model`` is the fp32 model the int8 file was made from (sparsity and MACs are counted on
     it). The int8 model, the dense model in ONNX Runtime and (when ``latency.runtimes`` names
     torch) the dense model in torch are timed interleaved in this process. Returns the
-    measurement, whose latency and speedup are keyed by "onnxruntime" (the only runtime the
-    int8 file runs on), and the dense fp32 figures per runtime.
+    measurement, whose latency, speedup and speedup interval are keyed by "onnxruntime" (the
+    only runtime the int8 file runs on; the speedup is over the dense model in ONNX Runtime),
+    with ``not_run`` saying why torch has no entry when the spec asked for it; and the dense
+    fp32 figures per runtime.
     """
     stats = weight_stats(model, dense_model=dense_model, prunable=prunable)
     dense_macs, _ = count_macs(dense_model, _example(dense_model, examples, 1))
@@ -168,7 +167,6 @@ def measure_int8_onnx(
         return {str(b): {"p50": percentile(ms, 50), "p90": percentile(ms, 90)}
                 for b, ms in timed[name].items()}
 
-    int8 = figures("int8")
     fp32 = {name: figures(name) for name in timed if name != "int8"}
     summary: dict[str, object] = {
         "sparsity": stats.sparsity,
@@ -178,9 +176,9 @@ def measure_int8_onnx(
         "size_bytes": {"dense_fp32": dense_fp32_bytes(dense_model),
                        "stored": int8_path.stat().st_size},
         "macs": {"dense": dense_macs, "effective": effective_macs},
-        "latency_ms": {"onnxruntime": int8},
-        "speedup": {"onnxruntime": {b: fp32["onnxruntime"][b]["p50"] / f["p50"]
-                                    for b, f in int8.items()}},
+        # int8 in ONNX Runtime against fp32 in ONNX Runtime: the same runtime, as elsewhere.
+        **speed_summary({"onnxruntime": timed["int8"]}, {"onnxruntime": timed["onnxruntime"]}),
+        **({"not_run": {"torch": INT8_NOT_ON_TORCH}} if "torch" in latency.runtimes else {}),
         "hardware": hardware_fingerprint(latency.threads),
     }
     return Measurement(summary=summary, artifacts=[int8_path]), fp32

@@ -60,8 +60,10 @@ def _zero_fraction(layers: dict[str, nn.Module]) -> float:
 class UnstructuredPruner:
     """Magnitude pruning of single weights, held at zero by masks."""
 
-    def __init__(self, layers: dict[str, nn.Module], *, scope: Scope, criterion: Criterion) -> None:
+    def __init__(self, layers: dict[str, nn.Module], *, scope: Scope, criterion: Criterion,
+                 max_layer_sparsity: float | None = None) -> None:
         self._layers, self._scope, self._criterion = layers, scope, criterion
+        self._cap = max_layer_sparsity
         self._masks = MaskSet()
         self._target = 0.0
 
@@ -83,7 +85,8 @@ class UnstructuredPruner:
             # Rank what is already pruned below every live weight (even exact zeros), so a
             # higher target always keeps the old masks' zeros.
             scores[name] = scores[name].masked_fill(~self._masks.mask(name), -1.0)
-        self._masks.update(self._layers, masks_from_scores(scores, target, scope=self._scope))
+        self._masks.update(self._layers, masks_from_scores(
+            scores, target, scope=self._scope, max_layer_sparsity=self._cap))
         self._masks.apply()
         self._target = target
         return False
@@ -162,23 +165,34 @@ def build_pruner(
 
     example_inputs: a batch the model accepts (channel pruning traces the model with it).
     classifier: module name of the output layer; its outputs are never removed. Its weights
-    are prunable by unstructured and N:M pruning unless ``spec.exclude`` names it.
+    are prunable by unstructured and N:M pruning unless ``spec.exclude`` names it, or
+    ``spec.prune_classifier`` is false (by default under global scope: ``dense_layers``).
     """
     granularity: Granularity = _one(spec.granularity, "granularity")
     scope: Scope = _one(spec.scope, "scope")
     criterion: Criterion = _one(spec.criterion, "criterion")
     if granularity == "channel":
         channels = ChannelPruner(model, example_inputs=example_inputs, classifier=classifier,
-                                 exclude=spec.exclude, scope=scope, criterion=criterion)
+                                 exclude=spec.exclude, scope=scope, criterion=criterion,
+                                 max_layer_sparsity=spec.max_layer_sparsity)
         if not channels.layers:
             raise ImpossibleTargetError("no layer's output channels can be removed: all are "
                                         "excluded, the classifier, or coupled to one")
         return channels
-    layers = prunable_layers(model, spec.exclude)
+    exclude = list(spec.exclude) + ([classifier] if dense_classifier(spec, scope) else [])
+    layers = prunable_layers(model, exclude)
     if not layers:
         raise ImpossibleTargetError("no prunable (Linear/Conv) layer is left after exclude")
     if granularity == "nm":
         return NMPruner(layers, n=_one(spec.n, "n"), m=_one(spec.m, "m"))
     if granularity == "unstructured":
-        return UnstructuredPruner(layers, scope=scope, criterion=criterion)
+        return UnstructuredPruner(layers, scope=scope, criterion=criterion,
+                                  max_layer_sparsity=spec.max_layer_sparsity)
     raise UnsupportedRecipeError(f"unknown pruning granularity {granularity!r}")
+
+
+def dense_classifier(spec: PruneSpec, scope: str) -> bool:
+    """Whether unstructured/N:M pruning leaves the classifier's weights whole."""
+    if spec.prune_classifier is None:
+        return scope == "global" and spec.granularity == "unstructured"
+    return not spec.prune_classifier

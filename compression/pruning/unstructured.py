@@ -50,7 +50,8 @@ def _protect_row_maxima(scores: torch.Tensor) -> torch.Tensor:
 
 
 def masks_from_scores(
-    scores: Mapping[str, torch.Tensor], sparsity: float, *, scope: Scope
+    scores: Mapping[str, torch.Tensor], sparsity: float, *, scope: Scope,
+    max_layer_sparsity: float | None = None,
 ) -> dict[str, torch.Tensor]:
     """Keep-masks zeroing exactly ``round(sparsity * n)`` lowest-scored weights.
 
@@ -58,8 +59,10 @@ def masks_from_scores(
     ``scope="global"``. Global scope keeps the largest weight of every output row (neuron or
     filter): raw magnitudes differ between layers (initialisation scales with fan-in), and
     without this a high global target can wipe out a whole layer and disconnect the network.
-    A target that cannot be met (global: more than all but one weight per row; layer: every
-    weight of a layer) raises ImpossibleTargetError.
+    ``max_layer_sparsity`` caps what global ranking may take from any one layer; the weights
+    a capped layer keeps are taken from the others. A target that cannot be met (global: more
+    than all but one weight per row, or than the caps allow; layer: every weight of a layer)
+    raises ImpossibleTargetError.
     """
     check_sparsity(sparsity)
     if scope not in ("layer", "global"):
@@ -76,20 +79,51 @@ def masks_from_scores(
         return masks
     if not scores:
         return {}
-    flat = torch.cat([_protect_row_maxima(s) for s in scores.values()])
-    count = round(sparsity * flat.numel())
+    flat = {name: _protect_row_maxima(s) for name, s in scores.items()}
+    total = sum(f.numel() for f in flat.values())
+    count = round(sparsity * total)
     rows = sum(s.shape[0] for s in scores.values())
-    if count > flat.numel() - rows:
+    if count > total - rows:
         raise ImpossibleTargetError(
             f"global sparsity {sparsity:g} would leave some neuron or filter without weights "
-            f"(at most {flat.numel() - rows} of {flat.numel()} weights can go)"
+            f"(at most {total - rows} of {total} weights can go)"
         )
-    keep = _lowest(flat, count)
-    sizes = [s.numel() for s in scores.values()]
-    return {
-        name: part.view_as(s)
-        for (name, s), part in zip(scores.items(), keep.split_with_sizes(sizes), strict=True)
-    }
+    # A layer can lose all but each row's largest weight, and no more than its cap.
+    caps = {name: f.numel() - scores[name].shape[0] for name, f in flat.items()}
+    if max_layer_sparsity is not None:
+        caps = {name: min(cap, int(max_layer_sparsity * flat[name].numel()))
+                for name, cap in caps.items()}
+    taken = _global_counts(flat, count, caps, sparsity)
+    return {name: _lowest(flat[name], taken[name]).view_as(s) for name, s in scores.items()}
+
+
+def _global_counts(flat: Mapping[str, torch.Tensor], count: int, caps: Mapping[str, int],
+                   sparsity: float) -> dict[str, int]:
+    """How many weights each layer loses when ``count`` go by one global ranking, no layer
+    losing more than its cap: a layer the ranking would take past its cap is fixed at the cap
+    and the ranking repeats over the other layers for the rest (at most one pass per layer)."""
+    fixed: dict[str, int] = {}
+    while True:
+        free = [name for name in flat if name not in fixed]
+        left = count - sum(fixed.values())
+        if not free or left <= 0:
+            break
+        if left > sum(caps[name] for name in free):
+            break
+        pooled = torch.cat([flat[name] for name in free])
+        keep = _lowest(pooled, left)
+        sizes = [flat[name].numel() for name in free]
+        counts = {name: int((~part).sum())
+                  for name, part in zip(free, keep.split_with_sizes(sizes), strict=True)}
+        over = [name for name in free if counts[name] > caps[name]]
+        if not over:
+            return {**fixed, **counts}
+        fixed.update((name, caps[name]) for name in over)
+    if sum(fixed.values()) == count:
+        return {**fixed, **dict.fromkeys((n for n in flat if n not in fixed), 0)}
+    raise ImpossibleTargetError(
+        f"global sparsity {sparsity:g} cannot be reached with max_layer_sparsity: the capped "
+        "layers keep more weights than the others can give")
 
 
 def magnitude_masks(

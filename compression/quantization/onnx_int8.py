@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,17 +34,28 @@ import onnx
 import onnxruntime as ort
 import torch
 from onnx import helper, numpy_helper
-from onnxruntime.quantization import (
-    CalibrationDataReader,
-    CalibrationMethod,
-    QuantFormat,
-    QuantType,
-    quantize_dynamic,
-    quantize_static,
-)
+from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
 
-from compression.batches import ModelInputs, onnx_feed
-from compression.errors import ArtifactFormatError, InvalidResultError, UnsupportedRecipeError
+from compression.batches import ModelInputs
+from compression.errors import ArtifactFormatError, UnsupportedRecipeError
+from compression.quantization.calibration import (
+    CALIBRATION_METHODS,
+    BatchReader,
+    Calibration,
+    entropy_ranges,
+    feed_for,
+    graph_inputs,
+)
+from compression.quantization.checks import check_quantization_parameters
+from compression.quantization.graph import (
+    ACTIVATION_MATMUL,
+    DYNAMIC_OP_TYPES,
+    STATIC_OP_TYPES,
+    StaticPlan,
+    name_nodes,
+    plan_quantization,
+)
+from compression.spec.models import QuantizeExclude
 
 
 @dataclass(frozen=True)
@@ -117,27 +130,6 @@ def linear_as_matmul(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def _graph_inputs(model: onnx.ModelProto) -> set[str]:
-    return {i.name for i in model.graph.input}
-
-
-def feed_for(inputs: ModelInputs, names: set[str]) -> dict[str, np.ndarray[Any, Any]]:
-    """ONNX Runtime's feed for ``inputs``, leaving out inputs the graph does not take (an
-    exporter drops inputs the model ignores)."""
-    return {name: value for name, value in onnx_feed(inputs).items() if name in names}
-
-
-class _Batches(CalibrationDataReader):  # type: ignore[misc]  # untyped base class
-    """Feeds calibration batches (model inputs of any structure) to ONNX Runtime."""
-
-    def __init__(self, names: set[str], batches: Iterable[ModelInputs]) -> None:
-        self._feeds: Iterator[dict[str, np.ndarray[Any, Any]]] = (
-            feed_for(b, names) for b in batches)
-
-    def get_next(self) -> dict[str, np.ndarray[Any, Any]] | None:
-        return next(self._feeds, None)
-
-
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """ORT's quantizer logs and prints advice for every model; a worker log does not need it."""
@@ -151,7 +143,30 @@ def _quiet() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def quantize_onnx_dynamic(fp32_path: Path, out_path: Path, settings: Int8Settings) -> Path:
+@dataclass(frozen=True)
+class Int8File:
+    """A saved int8 ONNX file, what it was planned to quantize, and how long that took
+    (calibration included)."""
+
+    path: Path
+    plan: StaticPlan
+    seconds: float
+
+
+def _planned(model: onnx.ModelProto, exclude: QuantizeExclude | None,
+             op_types: list[str]) -> StaticPlan:
+    """The plan for ``model``; ``UnsupportedRecipeError`` when it leaves nothing to quantize
+    (ONNX Runtime reads an empty op or node list as "everything", masks included)."""
+    plan = plan_quantization(model, exclude or QuantizeExclude(), op_types=op_types)
+    if not plan.quantize:
+        raise UnsupportedRecipeError(
+            f"nothing left to quantize: the model has no {'/'.join(op_types)} node that is "
+            "not excluded (quantize.exclude, or activation × activation MatMuls)")
+    return plan
+
+
+def quantize_onnx_dynamic(fp32_path: Path, out_path: Path, settings: Int8Settings,
+                          exclude: QuantizeExclude | None = None) -> Int8File:
     """Int8 weights for every Linear (MatMul); activations quantized on the fly per batch.
 
     Conv layers stay fp32, in compute and on disk. ONNX Runtime's dynamic int8 conv
@@ -160,58 +175,59 @@ def quantize_onnx_dynamic(fp32_path: Path, out_path: Path, settings: Int8Setting
     weights are no longer constant, so ORT cannot pre-pack them): a dynamic-mode CNN keeps
     its conv weights in fp32 and its file is about half the fp32 size. Use ``ptq_static``.
     """
-    model = linear_as_matmul(onnx.load(str(fp32_path)))
+    started = time.perf_counter()
+    model = linear_as_matmul(name_nodes(onnx.load(str(fp32_path))))
+    plan = _planned(model, exclude, DYNAMIC_OP_TYPES)
     with _quiet():
-        quantize_dynamic(model, str(out_path), op_types_to_quantize=["MatMul"],
+        quantize_dynamic(model, str(out_path), op_types_to_quantize=plan.op_types,
+                         nodes_to_quantize=plan.quantize, nodes_to_exclude=plan.exclude_nodes,
                          weight_type=QuantType.QInt8, reduce_range=settings.reduce_range,
                          per_channel=False)
-    return out_path
-
-
-# What static int8 quantizes: the weighted ops and the activation-only ops between them.
-# Element-wise arithmetic (Add, Mul, Where: attention masks hold finfo.min, which gives an
-# infinite scale), Softmax and normalisation stay float, as their inputs must.
-STATIC_OP_TYPES = ["Conv", "MatMul", "Gemm", "Relu", "Clip", "MaxPool", "AveragePool",
-                   "GlobalAveragePool", "Flatten"]
-
-
-def check_scales(path: Path) -> None:
-    """Raise ``InvalidResultError`` when a quantization scale is not a finite positive number
-    (the calibrated range of that tensor was infinite or empty): the int8 model would be
-    wrong, whatever its accuracy says."""
-    model = onnx.load(str(path))
-    constants = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
-    for node in model.graph.node:
-        if node.op_type not in ("QuantizeLinear", "DequantizeLinear") or len(node.input) < 2:
-            continue
-        scale = constants.get(node.input[1])
-        if scale is not None and not (np.all(np.isfinite(scale)) and np.all(scale > 0)):
-            raise InvalidResultError(
-                f"int8 quantization of {node.input[0]!r} has the scale {scale.tolist()!r}: its "
-                "values are not a finite range; leave that op in float")
+    check_quantization_parameters(out_path)
+    return Int8File(out_path, plan, time.perf_counter() - started)
 
 
 def quantize_onnx_static(fp32_path: Path, out_path: Path, settings: Int8Settings,
-                         calibration: Iterable[ModelInputs]) -> Path:
+                         calibration: Iterable[ModelInputs], *,
+                         calibrate: Calibration | None = None,
+                         exclude: QuantizeExclude | None = None,
+                         activation_matmuls: bool = False) -> Int8File:
     """QDQ int8 model: conv and linear layers, activation ranges calibrated on ``calibration``.
 
-    Only ``STATIC_OP_TYPES`` are quantized; every scale is checked (``check_scales``).
+    Only the nodes of ``graph.plan_quantization`` are quantized; every scale and zero point of
+    the saved file is checked (``checks.check_quantization_parameters``).
+    activation_matmuls: quantize activation × activation MatMuls too (for the measurement
+        in benchmarks/quantization_safety.py only; recipes never do).
     """
-    model = onnx.load(str(fp32_path))
-    reader = _Batches(_graph_inputs(model), calibration)
+    calibrate = calibrate or Calibration()
+    started = time.perf_counter()
+    model = name_nodes(onnx.load(str(fp32_path)))
+    plan = _planned(model, exclude, STATIC_OP_TYPES)
+    excluded = [n for n, why in plan.kept_float.items()
+                if not (activation_matmuls and why == ACTIVATION_MATMUL)]
+    chosen = plan.quantize + [n for n in plan.kept_float if n not in excluded]
+    reader = BatchReader(graph_inputs(model), calibration)
     activation = QuantType.QUInt8 if settings.activation == "uint8" else QuantType.QInt8
-    with _quiet():
+    with _quiet(), tempfile.TemporaryDirectory(prefix="squeezelab-calib-") as scratch:
+        cache = None
+        if calibrate.method == "entropy":
+            named = Path(scratch) / "fp32.onnx"
+            onnx.save(model, str(named))
+            cache = entropy_ranges(named, plan.op_types, reader, Path(scratch))
         quantize_static(model, str(out_path), reader, quant_format=QuantFormat.QDQ,
                         per_channel=settings.per_channel, reduce_range=settings.reduce_range,
                         activation_type=activation, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax,
-                        op_types_to_quantize=STATIC_OP_TYPES,
+                        calibrate_method=CALIBRATION_METHODS[calibrate.method],
+                        calibration_cache_path=cache,
+                        op_types_to_quantize=plan.op_types, nodes_to_quantize=chosen,
+                        nodes_to_exclude=excluded,
                         # An int32 bias comes with its own scale and zero-point tensors, which
                         # push a small model's file over 30% of fp32; an fp32 bias measured as
                         # fast (ORT's fused kernels take either) and keeps the file at ~28%.
-                        extra_options={"WeightSymmetric": True, "QuantizeBias": False})
-    check_scales(out_path)
-    return out_path
+                        extra_options={"WeightSymmetric": True, "QuantizeBias": False,
+                                       **calibrate.extra_options()})
+    check_quantization_parameters(out_path)
+    return Int8File(out_path, plan, time.perf_counter() - started)
 
 
 def int8_weights(path: Path) -> dict[str, np.ndarray[Any, Any]]:

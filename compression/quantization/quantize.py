@@ -4,9 +4,13 @@ Every mode produces an int8 ONNX file run by ONNX Runtime (see ``onnx_int8`` for
 
 - ``ptq_dynamic``: int8 weights of the linear layers; activations quantized per batch at run
   time. Conv layers stay fp32 (ORT dynamic int8 conv measured 0.26x of fp32, issue 3).
-- ``ptq_static``: conv and linear layers, activation ranges calibrated on training batches.
-- ``qat``: the model was fine-tuned with fake quantization (``qat.attach_fake_quant``); it is
-  then converted like ``ptq_static``, calibrated on training batches.
+- ``ptq_static``: conv and linear layers, activation ranges calibrated on training batches
+  (``calibration``: minmax, percentile or entropy); what stays float and why is in ``graph``.
+- ``qat``: the model was fine-tuned with fake quantization of the layers int8 quantizes
+  (``qat.attach_fake_quant``); it is then converted like ``ptq_static``.
+
+Every mode honours the recipe's ``exclude`` (op types, node-name globs), and every saved file
+has its scales and zero points checked (``checks``) before the run may succeed.
 
 Prune first, then quantize: weights are quantized symmetrically, so a zero weight stays 0.
 """
@@ -23,7 +27,9 @@ from torch import nn
 
 from compression.batches import ModelInputs
 from compression.measure.onnx_export import export_onnx
+from compression.quantization.calibration import Calibration
 from compression.quantization.onnx_int8 import (
+    Int8File,
     Int8Settings,
     OnnxModel,
     quantize_onnx_dynamic,
@@ -35,17 +41,23 @@ from compression.spec import QuantizeSpec, scalar
 INT8_FILE = "model.int8.onnx"
 RUNTIME = "onnxruntime"
 
-_Handler = Callable[[Path, Path, Int8Settings, Sequence[ModelInputs]], Path]
+_Handler = Callable[[Path, Path, Int8Settings, QuantizeSpec, Sequence[ModelInputs]], Int8File]
 
 
-def _dynamic(fp32: Path, out: Path, settings: Int8Settings,
-             _calibration: Sequence[ModelInputs]) -> Path:
-    return quantize_onnx_dynamic(fp32, out, settings)
+def calibration_of(spec: QuantizeSpec) -> Calibration:
+    """The calibration method a (resolved) recipe asks for."""
+    return Calibration(method=scalar(spec.calibration), percentile=scalar(spec.percentile))
 
 
-def _static(fp32: Path, out: Path, settings: Int8Settings,
-            calibration: Sequence[ModelInputs]) -> Path:
-    return quantize_onnx_static(fp32, out, settings, calibration)
+def _dynamic(fp32: Path, out: Path, settings: Int8Settings, spec: QuantizeSpec,
+             _calibration: Sequence[ModelInputs]) -> Int8File:
+    return quantize_onnx_dynamic(fp32, out, settings, spec.exclude)
+
+
+def _static(fp32: Path, out: Path, settings: Int8Settings, spec: QuantizeSpec,
+            calibration: Sequence[ModelInputs]) -> Int8File:
+    return quantize_onnx_static(fp32, out, settings, calibration,
+                                calibrate=calibration_of(spec), exclude=spec.exclude)
 
 
 # Mode -> how its fp32 ONNX export becomes int8 (QAT has done its work during training).
@@ -54,12 +66,19 @@ HANDLERS: dict[str, _Handler] = {"ptq_dynamic": _dynamic, "ptq_static": _static,
 
 @dataclass(frozen=True)
 class QuantizedModel:
-    """An int8 model as saved: the ONNX file, and how it was made and where it runs."""
+    """An int8 model as saved: the ONNX file, and how it was made and where it runs.
+
+    made: the file with the plan it was made from (nodes kept float, and why) and its time.
+    calibration: the calibration of static modes (None for ptq_dynamic), on ``batches`` batches.
+    """
 
     path: Path
     mode: str
     backend: str
     settings: Int8Settings
+    made: Int8File
+    calibration: Calibration | None = None
+    batches: int = 0
     runtime: str = RUNTIME
 
     def load(self, *, threads: int = 1) -> OnnxModel:
@@ -68,7 +87,7 @@ class QuantizedModel:
 
     def describe(self) -> dict[str, object]:
         """What the run summary records about the quantization."""
-        return {
+        described: dict[str, object] = {
             "mode": self.mode,
             "backend": self.backend,
             "runtime": self.runtime,
@@ -79,6 +98,14 @@ class QuantizedModel:
             "activations": ("dynamic uint8" if self.mode == "ptq_dynamic"
                             else f"static {self.settings.activation}"),
         }
+        if self.calibration is not None:
+            described["calibration"] = {
+                "method": self.calibration.method, "batches": self.batches,
+                **({"percentile": self.calibration.percentile}
+                   if self.calibration.method == "percentile" else {}),
+                # Calibration and quantization together; calibration is nearly all of it.
+                "seconds": round(self.made.seconds, 3)}
+        return described
 
 
 def calibration_batches(x: torch.Tensor, *, count: int, batch_size: int,
@@ -104,5 +131,8 @@ def quantize_model(model: nn.Module, spec: QuantizeSpec, *, example: ModelInputs
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="squeezelab-quant-") as scratch:
         fp32 = export_onnx(model, example, Path(scratch) / "fp32.onnx")
-        path = HANDLERS[mode](fp32, out_dir / INT8_FILE, settings, calibration)
-    return QuantizedModel(path=path, mode=mode, backend=backend, settings=settings)
+        made = HANDLERS[mode](fp32, out_dir / INT8_FILE, settings, spec, calibration)
+    static = mode != "ptq_dynamic"
+    return QuantizedModel(path=made.path, mode=mode, backend=backend, settings=settings,
+                          made=made, calibration=calibration_of(spec) if static else None,
+                          batches=len(calibration) if static else 0)

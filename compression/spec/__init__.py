@@ -15,6 +15,7 @@ from compression.spec.models import (
     BaselineSpec,
     DistillSpec,
     GatesSpec,
+    GuardSpec,
     LatencySpec,
     MeasureSpec,
     OptimizerSpec,
@@ -43,7 +44,7 @@ from compression.spec.task import (
 from compression.spec.types import Axis, scalar
 
 __all__ = [
-    "SPEC_VERSION", "Axis", "BaselineSpec", "DistillSpec", "GatesSpec", "Goal",
+    "SPEC_VERSION", "Axis", "BaselineSpec", "DistillSpec", "GatesSpec", "Goal", "GuardSpec",
     "HFModelSource", "ImageFolderSource", "LatencySpec", "LoaderSpec", "MeasureSpec",
     "MetricSpec", "OptimizerSpec", "PrimaryMetric", "PruneSpec", "PythonDataSource",
     "PythonModelSource", "QuantizeSpec", "RecipeSpec", "RunConfig", "RunSummary", "Runtime",

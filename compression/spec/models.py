@@ -44,7 +44,8 @@ class TrainSpec(SpecModel):
     effective batch is their product; steps, schedules and curves count optimizer steps).
     grad_clip: clip the gradients' global L2 norm to this before each optimizer step.
     precision: autocast dtype of forward passes: ``bf16`` (CPU and recent GPUs), ``fp16``
-    (CUDA only, with loss scaling), ``auto`` (bf16 where the device supports it, else fp32).
+    (CUDA only, with loss scaling), ``auto`` (the default: fp32 on CPUs; on CUDA, bf16 where
+    the GPU supports it, else fp16 with loss scaling), ``fp32`` (no autocast).
     """
 
     epochs: Axis[NonNegInt] = 10
@@ -53,7 +54,7 @@ class TrainSpec(SpecModel):
     lr_schedule: Literal["constant", "cosine"] = "constant"
     grad_accum: Annotated[PositiveInt, Field(le=1024)] = 1
     grad_clip: PositiveFloat | None = None
-    precision: Precision = "fp32"
+    precision: Precision = "auto"
 
 
 # Pretrained weights: ``upload:<sha256>`` (a file uploaded to the API) or a path on the worker.
@@ -94,6 +95,12 @@ class PruneSpec(SpecModel):
     weights. scope: rank weights per layer or across all layers (unstructured, channel).
     exclude: module names or glob patterns never pruned. The classifier's outputs are never
     removed whatever this says.
+    prune_classifier: whether unstructured pruning zeroes the classifier's weights. By default
+    (unset) it does under ``layer`` scope, where it loses the same fraction as every layer,
+    and not under ``global`` scope, where one ranking of all weights can empty a small-valued
+    classifier (MobileNetV2's is initialised with std 0.01).
+    max_layer_sparsity: under ``global`` scope, the most any one layer may lose; what a capped
+    layer keeps is taken from the others.
     """
 
     granularity: Axis[Literal["unstructured", "channel", "nm"]] = "unstructured"
@@ -101,7 +108,10 @@ class PruneSpec(SpecModel):
     criterion: Axis[Literal["l1", "l2"]] = "l1"
     n: Axis[PositiveInt] = 2
     m: Axis[PositiveInt] = 4
-    exclude: list[str] = Field(default_factory=list)
+    exclude: Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]],
+                       Field(max_length=256)] = Field(default_factory=list)
+    prune_classifier: bool | None = None
+    max_layer_sparsity: Fraction | None = None
 
 
 ScheduleKind = Literal["one_shot", "iterative", "agp", "polynomial", "constant"]
@@ -126,14 +136,46 @@ class ScheduleSpec(SpecModel):
     epochs_per_step: Axis[NonNegInt] = 2
 
 
+# The ONNX op types int8 may quantize (compression.quantization.graph.STATIC_OP_TYPES, which a
+# test keeps equal to this list); a recipe may leave any of them in float.
+QuantOpType = Literal["Conv", "MatMul", "Gemm", "Relu", "Clip", "MaxPool", "AveragePool",
+                      "GlobalAveragePool", "Flatten"]
+# An ONNX node name, or a glob over node names (fnmatch: ``*`` also matches ``/``).
+NodeGlob = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f]+$")]
+
+
+class QuantizeExclude(SpecModel):
+    """Ops and nodes int8 leaves in float, besides those that always stay float (element-wise
+    arithmetic such as attention masks, Softmax, normalisation, and attention's
+    activation × activation MatMuls).
+
+    op_types: ONNX op types never quantized. nodes: ONNX node names or globs, as a run
+    summary lists them (``quantization.quantized_nodes``), e.g.
+    ``/model/bert/encoder/layer.0/attention/*``; a failed int8 run names the node to exclude.
+    """
+
+    op_types: Annotated[list[QuantOpType], Field(max_length=9)] = Field(default_factory=list)
+    nodes: Annotated[list[NodeGlob], Field(max_length=256)] = Field(default_factory=list)
+
+
 class QuantizeSpec(SpecModel):
-    """Quantization after pruning (prune, then quantize)."""
+    """Quantization after pruning (prune, then quantize).
+
+    calibration: how ptq_static and qat set each activation's int8 range from the calibration
+    batches: ``minmax`` (the observed range), ``percentile`` (the range that holds
+    ``percentile`` % of the values: outliers are clipped), ``entropy`` (the range whose int8
+    histogram is closest in KL divergence; the slowest). ptq_dynamic ignores both.
+    exclude: ops and nodes left in float.
+    """
 
     mode: Axis[Literal["ptq_dynamic", "ptq_static", "qat"]] = "ptq_dynamic"
     # x86: 7-bit weights, safe on AVX2 without VNNI (u8 x s8 pairs can saturate 16-bit sums);
     # x86_vnni: full 8-bit weights for CPUs with VNNI.
     backend: Literal["x86", "x86_vnni"] = "x86"
-    calibration_batches: Axis[PositiveInt] = 16
+    calibration_batches: Axis[Annotated[PositiveInt, Field(le=4096)]] = 16
+    calibration: Axis[Literal["minmax", "percentile", "entropy"]] = "minmax"
+    percentile: Axis[Annotated[float, NoBool, Field(ge=90.0, le=100.0)]] = 99.999
+    exclude: QuantizeExclude = QuantizeExclude()
 
 
 class DistillSpec(SpecModel):
@@ -186,6 +228,22 @@ class MeasureSpec(SpecModel):
     latency: LatencySpec = LatencySpec()
 
 
+class GuardSpec(SpecModel):
+    """When a compressed run cannot count as a result, whatever its speed.
+
+    at_chance: fail a compress run whose primary metric is no better than an input-free
+    predictor (the test split's class prior, or a random guess) by more than
+    ``chance_margin`` of the baseline's own lead over it: such a model has lost what it
+    learned. fail_if_drop: fail a compress run whose primary metric is worse than the
+    baseline's by more than this, in the metric's units. A failed run keeps its summary, its
+    curves and its files for inspection.
+    """
+
+    at_chance: bool = True
+    chance_margin: Annotated[float, NoBool, Field(ge=0.0, lt=1.0)] = 0.1
+    fail_if_drop: Annotated[float, NoBool, Field(ge=0.0, le=1e9)] | None = None
+
+
 class GatesSpec(SpecModel):
     """Pass/fail rules evaluated when a sweep ends (CI).
 
@@ -232,6 +290,7 @@ class SweepSpec(SpecModel):
     recipes: Annotated[list[RecipeSpec], Field(max_length=100)] = Field(default_factory=list)
     measure: MeasureSpec = MeasureSpec()
     gates: GatesSpec = GatesSpec()
+    guard: GuardSpec = GuardSpec()
 
     @property
     def task_name(self) -> str:

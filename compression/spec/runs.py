@@ -14,6 +14,7 @@ from compression.spec.metrics import MetricSpec
 from compression.spec.models import (
     SPEC_VERSION,
     BaselineSpec,
+    GuardSpec,
     MeasureSpec,
     RecipeSpec,
     SweepSpec,
@@ -42,6 +43,8 @@ class RunConfig(SpecModel):
     recipe: RecipeSpec | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     measure: MeasureSpec = MeasureSpec()
+    # Compress runs only: whether a result counts (a baseline is what results are judged by).
+    guard: GuardSpec = GuardSpec()
 
     @property
     def task_name(self) -> str:
@@ -96,7 +99,7 @@ def expand(spec: SweepSpec) -> list[RunConfig]:
             base = f"{recipe.name}[{label}]" if label else recipe.name
             runs.extend(
                 RunConfig(name=f"{base}@seed{seed}", kind="compress", seed=seed, recipe=variant,
-                          params=params, **common)
+                          params=params, guard=spec.guard, **common)
                 for seed in spec.seeds
             )
     return runs

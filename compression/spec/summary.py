@@ -58,6 +58,25 @@ class PrimaryMetric(BaseModel):
                    drop=metric_drop(goal, baseline, value))
 
 
+class SpeedupInterval(BaseModel):
+    """A speedup's 95% interval, bootstrapped from the interleaved timings that measured it.
+
+    noise: the interval contains 1.0, so the timings cannot tell the speedup from none.
+    """
+
+    model_config = ConfigDict(allow_inf_nan=False, frozen=True)
+
+    lo: Number
+    hi: Number
+    noise: bool
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SpeedupInterval:
+        if self.lo > self.hi:
+            raise ValueError(f"interval lo {self.lo} is above hi {self.hi}")
+        return self
+
+
 class RunSummary(BaseModel):
     """The final figures of a run; further blocks (``pruning``, ``quantization``,
     ``sensitivity``) are kept as they come.
@@ -88,8 +107,27 @@ class RunSummary(BaseModel):
     macs: dict[str, Count] | None = None
     latency_ms: Latency | None = Field(
         default=None, examples=[{"torch": {"64": {"p50": 0.41, "p90": 0.47}}}])
-    speedup: dict[str, dict[str, Number]] | None = None
+    speedup: dict[str, dict[str, Number]] | None = Field(
+        default=None, description="runtime -> batch size -> dense p50 / this model's p50",
+        examples=[{"torch": {"64": 1.83}}])
+    speedup_interval: dict[str, dict[str, SpeedupInterval]] | None = Field(
+        default=None, description="each speedup's 95% interval, from its own timings; "
+        "absent for a baseline (its speedup is 1.0 by definition)",
+        examples=[{"torch": {"64": {"lo": 1.71, "hi": 1.95, "noise": False}}}])
+    not_run: dict[str, str] | None = Field(
+        default=None, description="runtimes the spec asked for that this run has no latency "
+        "on, and why", examples=[{"torch": "the int8 model runs on ONNX Runtime only"}])
     hardware: dict[str, Any] | None = None
+    chance: Number | None = Field(
+        default=None, description="the primary metric of the best input-free predictor (the "
+        "test split's class prior, or a random guess): what a model that learned nothing gets")
+    warnings: list[str] | None = Field(
+        default=None, description="what makes a figure of this run doubtful, in words",
+        examples=[["layer 'classifier' ended 99.9% sparse"]])
+    failure: str | None = Field(
+        default=None, description="why the run failed although it finished (the result guard: "
+        "a metric at chance level, or a drop beyond guard.fail_if_drop); the figures are kept "
+        "for inspection")
 
     @model_validator(mode="after")
     def _finite_extras(self) -> RunSummary:

@@ -70,7 +70,10 @@ def test_baseline_is_dense_and_accurate(results: dict[str, Any]) -> None:
 def test_agp_reaches_its_target_and_shrinks_the_file(results: dict[str, Any]) -> None:
     run = _run(results, "agp")
     s = run["summary"]
-    assert s["sparsity"] == pytest.approx(0.9, abs=0.005)
+    # Global scope: the classifier stays dense, the other layers lose 90% together.
+    assert s["pruning"]["achieved"] == pytest.approx(0.9, abs=0.005)
+    assert s["layer_sparsity"]["classifier"] == 0.0
+    assert 0.85 < s["sparsity"] < 0.9
     assert s["size_bytes"]["stored"] <= 0.25 * s["size_bytes"]["dense_fp32"]
     assert s["accuracy_drop"] < 0.05
     targets = [v for _, v in run["curves"]["sparsity/target"]]

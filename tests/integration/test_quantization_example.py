@@ -49,7 +49,8 @@ def test_example_recipes_run_quantize_and_measure(tmp_path: Path) -> None:
     assert modes == {"int8-dynamic": "ptq_dynamic", "int8-static": "ptq_static",
                      "int8-qat": "qat", "agp90-int8": "ptq_static"}
     pruned = runs["agp90-int8"]["summary"]
-    assert pruned["sparsity"] >= 0.89
-    assert pruned["quantization"]["int8_weight_zero_fraction"] >= 0.89
+    # Global scope keeps the classifier dense: 90% of the other layers' weights are zero.
+    assert pruned["pruning"]["achieved"] >= 0.89 and pruned["sparsity"] >= 0.87
+    assert pruned["quantization"]["int8_weight_zero_fraction"] >= 0.87
     distilled = runs["agp90-distill"]["summary"]
-    assert "quantization" not in distilled and distilled["sparsity"] >= 0.89
+    assert "quantization" not in distilled and distilled["pruning"]["achieved"] >= 0.89

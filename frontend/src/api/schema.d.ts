@@ -1268,6 +1268,8 @@ export interface components {
              * @default false
              */
             retryable: boolean;
+            /** @description the figures of a run that finished but cannot count as a result (its summary's failure says why); kept for inspection, never with retryable */
+            summary?: components["schemas"]["RunSummary"] | null;
         };
         /**
          * RunHeartbeat
@@ -1496,16 +1498,70 @@ export interface components {
                     };
                 };
             } | null;
-            /** Speedup */
+            /**
+             * Speedup
+             * @description runtime -> batch size -> dense p50 / this model's p50
+             * @example {
+             *       "torch": {
+             *         "64": 1.83
+             *       }
+             *     }
+             */
             speedup?: {
                 [key: string]: {
                     [key: string]: number;
                 };
             } | null;
+            /**
+             * Speedup Interval
+             * @description each speedup's 95% interval, from its own timings; absent for a baseline (its speedup is 1.0 by definition)
+             * @example {
+             *       "torch": {
+             *         "64": {
+             *           "hi": 1.95,
+             *           "lo": 1.71,
+             *           "noise": false
+             *         }
+             *       }
+             *     }
+             */
+            speedup_interval?: {
+                [key: string]: {
+                    [key: string]: components["schemas"]["SpeedupInterval"];
+                };
+            } | null;
+            /**
+             * Not Run
+             * @description runtimes the spec asked for that this run has no latency on, and why
+             * @example {
+             *       "torch": "the int8 model runs on ONNX Runtime only"
+             *     }
+             */
+            not_run?: {
+                [key: string]: string;
+            } | null;
             /** Hardware */
             hardware?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Chance
+             * @description the primary metric of the best input-free predictor (the test split's class prior, or a random guess): what a model that learned nothing gets
+             */
+            chance?: number | null;
+            /**
+             * Warnings
+             * @description what makes a figure of this run doubtful, in words
+             * @example [
+             *       "layer 'classifier' ended 99.9% sparse"
+             *     ]
+             */
+            warnings?: string[] | null;
+            /**
+             * Failure
+             * @description why the run failed although it finished (the result guard: a metric at chance level, or a drop beyond guard.fail_if_drop); the figures are kept for inspection
+             */
+            failure?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -1605,6 +1661,20 @@ export interface components {
         SeriesSetPublic: {
             /** Series */
             series: components["schemas"]["SeriesPublic"][];
+        };
+        /**
+         * SpeedupInterval
+         * @description A speedup's 95% interval, bootstrapped from the interleaved timings that measured it.
+         *
+         *     noise: the interval contains 1.0, so the timings cannot tell the speedup from none.
+         */
+        SpeedupInterval: {
+            /** Lo */
+            lo: number;
+            /** Hi */
+            hi: number;
+            /** Noise */
+            noise: boolean;
         };
         /**
          * StatusReporting
@@ -2594,7 +2664,7 @@ export interface components {
             grad_clip: number | null;
             /**
              * Precision
-             * @default fp32
+             * @default auto
              * @enum {string}
              */
             precision: "fp32" | "bf16" | "fp16" | "auto";
@@ -2657,6 +2727,34 @@ export interface components {
              * @enum {string}
              */
             apply_to: "best" | "each_recipe";
+        };
+        /**
+         * GuardSpec
+         * @description When a compressed run cannot count as a result, whatever its speed.
+         *
+         *     at_chance: fail a compress run whose primary metric is no better than an input-free
+         *     predictor (the test split's class prior, or a random guess) by more than
+         *     ``chance_margin`` of the baseline's own lead over it: such a model has lost what it
+         *     learned. fail_if_drop: fail a compress run whose primary metric is worse than the
+         *     baseline's by more than this, in the metric's units. A failed run keeps its summary, its
+         *     curves and its files for inspection.
+         */
+        GuardSpec: {
+            /**
+             * At Chance
+             * @default true
+             */
+            at_chance: boolean;
+            /**
+             * Chance Margin
+             * @default 0.1
+             */
+            chance_margin: number;
+            /**
+             * Fail If Drop
+             * @default null
+             */
+            fail_if_drop: number | null;
         };
         /**
          * HFModelSource
@@ -2847,6 +2945,12 @@ export interface components {
          *     weights. scope: rank weights per layer or across all layers (unstructured, channel).
          *     exclude: module names or glob patterns never pruned. The classifier's outputs are never
          *     removed whatever this says.
+         *     prune_classifier: whether unstructured pruning zeroes the classifier's weights. By default
+         *     (unset) it does under ``layer`` scope, where it loses the same fraction as every layer,
+         *     and not under ``global`` scope, where one ranking of all weights can empty a small-valued
+         *     classifier (MobileNetV2's is initialised with std 0.01).
+         *     max_layer_sparsity: under ``global`` scope, the most any one layer may lose; what a capped
+         *     layer keeps is taken from the others.
          */
         PruneSpec: {
             /**
@@ -2876,6 +2980,16 @@ export interface components {
             m: number | number[];
             /** Exclude */
             exclude?: string[];
+            /**
+             * Prune Classifier
+             * @default null
+             */
+            prune_classifier: boolean | null;
+            /**
+             * Max Layer Sparsity
+             * @default null
+             */
+            max_layer_sparsity: number | null;
         };
         /**
          * PythonDataSource
@@ -2911,8 +3025,30 @@ export interface components {
             };
         };
         /**
+         * QuantizeExclude
+         * @description Ops and nodes int8 leaves in float, besides those that always stay float (element-wise
+         *     arithmetic such as attention masks, Softmax, normalisation, and attention's
+         *     activation × activation MatMuls).
+         *
+         *     op_types: ONNX op types never quantized. nodes: ONNX node names or globs, as a run
+         *     summary lists them (``quantization.quantized_nodes``), e.g.
+         *     ``/model/bert/encoder/layer.0/attention/*``; a failed int8 run names the node to exclude.
+         */
+        QuantizeExclude: {
+            /** Op Types */
+            op_types?: ("Conv" | "MatMul" | "Gemm" | "Relu" | "Clip" | "MaxPool" | "AveragePool" | "GlobalAveragePool" | "Flatten")[];
+            /** Nodes */
+            nodes?: string[];
+        };
+        /**
          * QuantizeSpec
          * @description Quantization after pruning (prune, then quantize).
+         *
+         *     calibration: how ptq_static and qat set each activation's int8 range from the calibration
+         *     batches: ``minmax`` (the observed range), ``percentile`` (the range that holds
+         *     ``percentile`` % of the values: outliers are clipped), ``entropy`` (the range whose int8
+         *     histogram is closest in KL divergence; the slowest). ptq_dynamic ignores both.
+         *     exclude: ops and nodes left in float.
          */
         QuantizeSpec: {
             /**
@@ -2931,6 +3067,23 @@ export interface components {
              * @default 16
              */
             calibration_batches: number | number[];
+            /**
+             * Calibration
+             * @default minmax
+             */
+            calibration: ("minmax" | "percentile" | "entropy") | ("minmax" | "percentile" | "entropy")[];
+            /**
+             * Percentile
+             * @default 99.999
+             */
+            percentile: number | number[];
+            /**
+             * @default {
+             *       "op_types": [],
+             *       "nodes": []
+             *     }
+             */
+            exclude: components["schemas"]["QuantizeExclude"];
         };
         /**
          * RecipeSpec
@@ -3063,7 +3216,8 @@ export interface components {
          *     effective batch is their product; steps, schedules and curves count optimizer steps).
          *     grad_clip: clip the gradients' global L2 norm to this before each optimizer step.
          *     precision: autocast dtype of forward passes: ``bf16`` (CPU and recent GPUs), ``fp16``
-         *     (CUDA only, with loss scaling), ``auto`` (bf16 where the device supports it, else fp32).
+         *     (CUDA only, with loss scaling), ``auto`` (the default: fp32 on CPUs; on CUDA, bf16 where
+         *     the GPU supports it, else fp16 with loss scaling), ``fp32`` (no autocast).
          */
         TrainSpec: {
             /**
@@ -3103,7 +3257,7 @@ export interface components {
             grad_clip: number | null;
             /**
              * Precision
-             * @default fp32
+             * @default auto
              * @enum {string}
              */
             precision: "fp32" | "bf16" | "fp16" | "auto";
@@ -3157,7 +3311,7 @@ export interface components {
              *       "lr_schedule": "constant",
              *       "grad_accum": 1,
              *       "grad_clip": null,
-             *       "precision": "fp32",
+             *       "precision": "auto",
              *       "weights": null
              *     }
              */
@@ -3192,6 +3346,14 @@ export interface components {
              *     }
              */
             gates: components["schemas"]["GatesSpec"];
+            /**
+             * @default {
+             *       "at_chance": true,
+             *       "chance_margin": 0.1,
+             *       "fail_if_drop": null
+             *     }
+             */
+            guard: components["schemas"]["GuardSpec"];
         };
         /** FieldProblem */
         FieldProblem: {

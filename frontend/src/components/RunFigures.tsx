@@ -1,10 +1,13 @@
 // A run's figures: headline cards, every metric against the baseline, the quantization block.
 
-import { bytes, ms, pct, ratio, si } from "../lib/format";
+import { bytes, ms, pct, si } from "../lib/format";
 import {
   defaultGoal, dropFrom, formatDrop, formatMetric, fp32Metrics, type Goal, primaryMetric,
   type RunSummary, taskMetrics,
 } from "../lib/metric";
+import {
+  bestSpeedup, intervalRange, intervalTitle, speedupText,
+} from "../lib/speedup";
 import { numberAt } from "../lib/summary";
 import { Card } from "./bits";
 
@@ -13,9 +16,7 @@ type Numbers = Record<string, number>;
 export function SummaryCards({ summary }: { summary: Record<string, unknown> }) {
   const n = (path: string) => numberAt(summary, path);
   const metric = primaryMetric(summary);
-  const speed = (summary.speedup ?? {}) as Record<string, Record<string, number>>;
-  const best = Object.entries(speed).flatMap(([rt, b]) => Object.entries(b)
-    .map(([batch, x]) => ({ rt, batch, x }))).sort((a, b) => b.x - a.x)[0];
+  const best = bestSpeedup(summary);
   const hw = (summary.hardware ?? {}) as Record<string, unknown>;
   const firstLatency = Object.entries((summary.latency_ms ?? {}) as
     Record<string, Record<string, { p50: number; p90: number }>>)
@@ -39,8 +40,11 @@ export function SummaryCards({ summary }: { summary: Record<string, unknown> }) 
       {firstLatency && <Card label={`latency ${firstLatency.rt} @${firstLatency.batch}`}
                              value={`p50 ${ms(firstLatency.p50)}`}
                              sub={`p90 ${ms(firstLatency.p90)}`} />}
-      {best && <Card label="best speedup" value={ratio(best.x)}
-                     sub={`${best.rt} @ batch ${best.batch}`} />}
+      {best && <Card label="best speedup"
+                     value={<span title={intervalTitle(best.reading) || undefined}>
+                       {speedupText(best.reading)}</span>}
+                     sub={[`${best.runtime} @ batch ${best.batch}`, best.reading.interval
+                           && `95% ${intervalRange(best.reading)}`].filter(Boolean).join(", ")} />}
       <Card label="hardware" value={String(hw.cpu ?? "–")}
             sub={[hw.gpu ? `GPU ${String(hw.gpu)}` : null,
                   hw.threads != null ? `${String(hw.threads)} thread(s)` : null,

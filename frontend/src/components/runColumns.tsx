@@ -1,6 +1,7 @@
 import type { Run } from "../api/client";
-import { bytes, pct, ratio, si } from "../lib/format";
+import { bytes, pct, si } from "../lib/format";
 import { formatDrop, formatMetric, type MetricRef, metricPaths } from "../lib/metric";
+import { intervalTitle, speedupAt, speedupText } from "../lib/speedup";
 import { fieldLabel, numberAt } from "../lib/summary";
 import { StatusBadge } from "./bits";
 import type { Column } from "./VirtualTable";
@@ -13,7 +14,8 @@ function num(path: string, fmt: (v: number) => string): (r: Run) => string {
 }
 
 /** A sweep's runs table: the primary metric and its drop in the metric's own units (its name
- * in the header), the costs, and p50 latency at ``latency`` (a summary path) with its speedup.
+ * in the header), the costs, and p50 latency at ``latency`` (a summary path) with its speedup
+ * ("≈1.0× (noise)" when its interval contains 1.0; the interval in its tooltip).
  * Column keys are summary paths, which is what sorting reads. */
 export function runColumns(latency: string | null, metric: MetricRef | null): Column<Run>[] {
   const name = metric?.name ?? "metric";
@@ -38,8 +40,12 @@ export function runColumns(latency: string | null, metric: MetricRef | null): Co
     const speed = latency.replace("latency_ms", "speedup").replace(/\.p50$/, "");
     cols.push({ key: latency, label: fieldLabel(latency), width: 150, align: "right",
                 render: num(latency, (v) => v.toFixed(3)) },
-              { key: speed, label: "speedup", width: 80, align: "right",
-                render: num(speed, ratio) });
+              { key: speed, label: "speedup", width: 112, align: "right",
+                render: (r) => {
+                  const reading = speedupAt(r, speed);
+                  return <span title={intervalTitle(reading) || undefined}>
+                    {speedupText(reading)}</span>;
+                } });
   }
   return cols;
 }

@@ -21,6 +21,10 @@ export function numberAt(root: unknown, path: string): number | null {
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
 
+// Blocks whose numbers are not fields of their own: per-layer and per-machine detail, and
+// speedup intervals (shown with the speedup they belong to).
+const UNLISTED = new Set(["layer_sparsity", "sensitivity", "hardware", "speedup_interval"]);
+
 /** Every dotted path to a number under ``value`` (prefixed), in first-seen order. */
 export function numericPaths(value: unknown, prefix: string, into: Set<string> = new Set(),
                              depth = 6): Set<string> {
@@ -28,7 +32,7 @@ export function numericPaths(value: unknown, prefix: string, into: Set<string> =
   for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
     const path = `${prefix}.${key}`;
     if (typeof child === "number") into.add(path);
-    else if (key !== "layer_sparsity" && key !== "sensitivity" && key !== "hardware") {
+    else if (!UNLISTED.has(key)) {
       numericPaths(child, path, into, depth - 1);
     }
   }
@@ -107,4 +111,12 @@ export function fieldLabel(path: string, metric?: string | null): string {
   const sp = /^speedup\.([^.]+)\.([^.]+)$/.exec(p);
   if (sp) return `speedup ${sp[1]}@${sp[2]}`;
   return p.replace(/_/g, " ");
+}
+
+/** Every warning of a run summary: its own (``warnings``) and its quantization block's. */
+export function summaryWarnings(summary: unknown): string[] {
+  const strings = (value: unknown): string[] =>
+    Array.isArray(value) ? value.filter((w): w is string => typeof w === "string") : [];
+  return [...strings(getPath(summary, "warnings")),
+          ...strings(getPath(summary, "quantization.warnings"))];
 }

@@ -9,6 +9,9 @@ import {
   curveKeys, defaultCurveKey, distinctFields, lowerIsBetter, metricFieldFormat, metricNames,
   primaryMetric, sweepMetric,
 } from "../lib/metric";
+import {
+  intervalTitle, isSpeedupPath, rankedSpeedup, speedupAt, speedupText,
+} from "../lib/speedup";
 import { fieldLabel, numberAt, summaryFields } from "../lib/summary";
 import { parseIds } from "../lib/urlstate";
 import { type Location, setQuery } from "../router";
@@ -88,15 +91,23 @@ export function ComparePage({ loc }: { loc: Location }) {
                 </thead>
                 <tbody>
                   {fields.map((f) => {
-                    const values = list.map((r) => numberAt(r, f));
+                    const speeds = isSpeedupPath(f) ? list.map((r) => speedupAt(r, f)) : null;
+                    // A speedup that is noise ranks as 1.0: it cannot be the best of a row.
+                    const values = speeds ? speeds.map(rankedSpeedup)
+                      : list.map((r) => numberAt(r, f));
                     const fmt = metricFieldFormat(f, primary) ?? cell;
                     const best = mixed && f.startsWith("summary.metric.") ? -1
                       : bestIndex(values, lowerIsBetter(f, metric));
                     return (
                       <tr key={f}>
                         <th scope="row">{fieldLabel(f, primary)}</th>
-                        {values.map((v, i) => (
-                          <td key={i} class={`num ${i === best ? "best" : ""}`}>{fmt(v)}</td>))}
+                        {values.map((v, i) => {
+                          const speed = speeds?.[i] ?? null;
+                          return (
+                            <td key={i} class={`num ${i === best ? "best" : ""}`}
+                                title={intervalTitle(speed) || undefined}>
+                              {speeds ? speedupText(speed) : fmt(v)}</td>);
+                        })}
                       </tr>);
                   })}
                 </tbody>

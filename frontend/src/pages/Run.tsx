@@ -10,9 +10,10 @@ import {
 import { isSensitivity, SensitivityHeatmap } from "../components/Sensitivity";
 import { type Action, LiveDot, useAction, useFetch, useLive } from "../hooks";
 import { type ChartOption } from "../lib/echarts";
-import { bytes, datetime, duration, ms, pct, ratio } from "../lib/format";
+import { bytes, datetime, duration, ms, pct } from "../lib/format";
 import { primaryMetric, runCharts } from "../lib/metric";
-import { getPath, numberAt } from "../lib/summary";
+import { intervalRange, intervalTitle, speedupAt, speedupText } from "../lib/speedup";
+import { getPath, summaryWarnings } from "../lib/summary";
 
 function LayerSparsity({ layers }: { layers: Record<string, number> }) {
   const names = Object.keys(layers);
@@ -34,19 +35,29 @@ function Latency({ summary }: { summary: Record<string, unknown> }) {
   const latency = (summary.latency_ms ?? {}) as
     Record<string, Record<string, { p50?: number; p90?: number }>>;
   const rows = Object.entries(latency).flatMap(([rt, byBatch]) =>
-    Object.entries(byBatch).map(([batch, v]) => ({ rt, batch, ...v })));
-  if (!rows.length) return null;
+    Object.entries(byBatch).map(([batch, v]) => ({
+      rt, batch, ...v, speed: speedupAt(summary, `speedup.${rt}.${batch}`) })));
+  const notRun = Object.entries((summary.not_run ?? {}) as Record<string, string>);
+  if (!rows.length && !notRun.length) return null;
   return (
     <table class="grid compact" data-testid="latency-table">
       <caption>Measured latency on the worker</caption>
       <thead><tr><th>runtime</th><th class="num">batch</th><th class="num">p50</th>
-        <th class="num">p90</th><th class="num">speedup</th></tr></thead>
+        <th class="num">p90</th><th class="num">speedup</th>
+        <th class="num" title="from this run's own timings, interleaved with the dense model's">
+          95% interval</th></tr></thead>
       <tbody>
         {rows.map((r) => (
           <tr key={`${r.rt}-${r.batch}`}>
             <td>{r.rt}</td><td class="num">{r.batch}</td><td class="num">{ms(r.p50)}</td>
             <td class="num">{ms(r.p90)}</td>
-            <td class="num">{ratio(numberAt(summary, `speedup.${r.rt}.${r.batch}`))}</td>
+            <td class="num" title={intervalTitle(r.speed) || undefined}>
+              {speedupText(r.speed)}</td>
+            <td class="num">{intervalRange(r.speed)}</td>
+          </tr>))}
+        {notRun.map(([rt, why]) => (
+          <tr key={`${rt}-not-run`} data-testid="latency-not-run">
+            <td>{rt}</td><td colSpan={5} class="muted">not run: {why}</td>
           </tr>))}
       </tbody>
     </table>
@@ -151,6 +162,12 @@ export function RunPage({ id }: { id: number }) {
           <b>{String(r.error.type ?? "error")}</b>: {String(r.error.message ?? "")}
           {typeof r.error.traceback === "string" && (
             <details><summary>traceback</summary><pre>{r.error.traceback}</pre></details>)}
+        </div>
+      )}
+      {summary && summaryWarnings(summary).length > 0 && (
+        <div class="warn-box" role="note" data-testid="run-warnings">
+          <b>Warnings</b>
+          <ul>{summaryWarnings(summary).map((w) => <li key={w}>{w}</li>)}</ul>
         </div>
       )}
       {summary && <SummaryCards summary={summary} />}

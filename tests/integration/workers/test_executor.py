@@ -148,3 +148,27 @@ def test_an_infrastructure_error_is_retried(
     (run,) = list(admin.iter_runs(sweep_id=created.id))
     assert executor.execute(run.id) == "requeued"
     assert admin.get_run(run.id).status == "queued"
+
+
+def test_a_run_the_result_guard_refuses_fails_once_and_keeps_its_figures(
+        admin: Client, executor: RunExecutor, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = workers.execute.execute_run
+
+    def at_chance(*args: Any, **kwargs: Any) -> RunResult:
+        result = real(*args, **kwargs)
+        result.summary = result.summary.model_copy(update={"failure": "accuracy at chance"})
+        return result
+
+    created = admin.submit_sweep(spec(baseline={"epochs": 1}))
+    baseline, compress = sorted(admin.iter_runs(sweep_id=created.id), key=lambda r: r.id)
+    assert executor.execute(baseline.id) == "succeeded"
+    monkeypatch.setattr(workers.execute, "execute_run", at_chance)
+    assert executor.execute(compress.id) == "failed"
+    failed = admin.get_run(compress.id)
+    assert failed.status == "failed" and failed.attempt == 1 and failed.error is not None
+    assert failed.error["type"] == "InvalidResultError"
+    assert failed.error["message"] == "accuracy at chance"
+    assert failed.summary is not None and failed.summary.failure == "accuracy at chance"
+    assert failed.summary.sparsity is not None  # the figures stay for inspection
+    assert "model.safetensors" in {a.name for a in admin.list_artifacts(compress.id)}
+    assert steps(admin, compress.id, "train/loss")  # and the curves

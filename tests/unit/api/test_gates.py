@@ -171,3 +171,14 @@ def test_summaries_from_before_the_primary_metric_count_accuracy() -> None:
     report = evaluate_gates(GatesSpec(max_metric_drop=0.005),
                             [RunOutcome(1, "agp", _summary(0.004))])
     assert report.passed is True and report.description.endswith("−0.4 pt, 1.0× faster")
+
+
+def test_a_noisy_speedup_passes_no_min_speedup_gate() -> None:
+    """1.21× whose own repeats cannot tell it from 1.0 counts as 1.0."""
+    noisy = _summary(0.001, {"torch": {"64": 1.21}})
+    noisy["speedup_interval"] = {"torch": {"64": {"lo": 0.93, "hi": 1.4, "noise": True}}}
+    clear = _summary(0.001, {"torch": {"64": 1.21}})
+    clear["speedup_interval"] = {"torch": {"64": {"lo": 1.15, "hi": 1.3, "noise": False}}}
+    gates = GatesSpec(min_speedup=1.2)
+    assert evaluate_gates(gates, [RunOutcome(1, "agp", noisy)]).passed is False
+    assert evaluate_gates(gates, [RunOutcome(1, "agp", clear)]).passed is True

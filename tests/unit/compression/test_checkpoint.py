@@ -94,7 +94,7 @@ def test_agp_resumes_with_its_masks_and_target(baseline: RunResult, tmp_path: Pa
                                    "frequency": 5},
                       "finetune": {"epochs": 3, "optimizer": {"lr": 1e-3}}})[1]
     summary = assert_resumes_exactly(config, tmp_path, baseline.weights, kill_after=1)
-    assert summary["sparsity"] == pytest.approx(0.8, abs=1e-3)
+    assert summary["pruning"]["achieved"] == pytest.approx(0.8, abs=1e-3)
 
 
 def test_channel_pruned_checkpoint_resumes_at_its_width(baseline: RunResult,

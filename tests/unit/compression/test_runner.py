@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from compression.errors import CompressionError, UnknownTaskError, UnsupportedRecipeError
+from compression.errors import CompressionError, UnknownTaskError
 from compression.measure import load_state
 from compression.runner import RunResult, compress_model, execute_run, planned_steps
 from compression.spec import RunConfig, expand, parse_spec
@@ -86,9 +86,6 @@ def test_user_errors_are_typed(baseline: RunResult, tmp_path: Path) -> None:
     unknown = configs()[0].model_copy(update={"task": "no-such-task"})
     with pytest.raises(UnknownTaskError):
         execute_run(unknown, workdir=tmp_path, emit=lambda *a: None)
-    on_gpu = configs()[0].model_copy(update={"device": "cuda"})
-    with pytest.raises(UnsupportedRecipeError):
-        execute_run(on_gpu, workdir=tmp_path, emit=lambda *a: None)
     prune = configs({"name": "p", "prune": {}, "schedule": {"final_sparsity": 0.5}})[1]
     with pytest.raises(CompressionError, match="baseline"):
         execute_run(prune, workdir=tmp_path, emit=lambda *a: None)

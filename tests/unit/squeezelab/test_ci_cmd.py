@@ -113,3 +113,19 @@ def test_verdict(status: str, gates: dict[str, Any] | None, ok: bool) -> None:
 
 def test_md_escapes_what_would_break_a_cell() -> None:
     assert md("a|b *c* `d` <e>\nf\\") == "a\\|b \\*c\\* \\`d\\` \\<e\\> f\\\\"
+
+
+def test_markdown_rows_show_noise_and_intervals() -> None:
+    def summary(speedup: float, lo: float, hi: float) -> dict[str, Any]:
+        return {"latency_ms": {"torch": {"64": {"p50": 0.5}}},
+                "speedup": {"torch": {"64": speedup}},
+                "speedup_interval": {"torch": {"64": {"lo": lo, "hi": hi,
+                                                      "noise": lo <= 1.0 <= hi}}}}
+
+    runs = [_run(1, "agp", "succeeded", summary(1.21, 0.97, 1.4)),
+            _run(2, "channel", "succeeded", summary(1.83, 1.71, 1.95))]
+    lines = markdown_summary(_sweep("succeeded", None), runs, "http://sq").splitlines()
+    agp = next(line for line in lines if line.startswith("| agp "))
+    channel = next(line for line in lines if line.startswith("| channel "))
+    assert "| ≈1.0× (noise) | torch b64 |" in agp and "1.21" not in agp
+    assert "| 1.83× (1.71–1.95) | torch b64 |" in channel

@@ -55,6 +55,26 @@ def test_missing_summary_fields_show_a_dash() -> None:
     assert row.count("–") == 5  # drop, sparsity, stored, p50, speedup
 
 
+def _timed(speedup: float, lo: float, hi: float) -> dict[str, Any]:
+    return {"latency_ms": {"torch": {"1": {"p50": 0.1}, "64": {"p50": 0.4}}},
+            "speedup": {"torch": {"1": 1.02, "64": speedup}},
+            "speedup_interval": {"torch": {
+                "1": {"lo": 0.97, "hi": 1.06, "noise": True},
+                "64": {"lo": lo, "hi": hi, "noise": lo <= 1.0 <= hi}}}}
+
+
+def test_a_speedup_whose_interval_contains_one_is_shown_as_noise() -> None:
+    runs = [make_run(1, "unstructured", "succeeded", summary=_timed(1.17, 0.94, 1.31)),
+            make_run(2, "channel", "succeeded", summary=_timed(1.83, 1.71, 1.95)),
+            make_run(3, "baseline", "succeeded", summary={
+                "latency_ms": {"torch": {"64": {"p50": 0.7}}}, "speedup": {"torch": {"64": 1.0}}})]
+    rows = {line.split()[1]: line for line in render(runs_table(runs, title="t")).splitlines()
+            if line.split()[1:2] and line.split()[1] in ("1", "2", "3")}
+    assert "≈1.0× (noise)" in rows["1"] and "1.17" not in rows["1"]
+    assert "1.83× (1.71–1.95)" in rows["2"] and "noise" not in rows["2"]
+    assert "1.00×" in rows["3"]  # the baseline's 1.0 is a definition, not a measurement
+
+
 def test_a_summary_with_a_boolean_for_a_figure_is_refused() -> None:
     with pytest.raises(ValueError, match="not a boolean"):
         make_run(3, "r", "succeeded", summary={"accuracy": 0.5, "sparsity": True})
@@ -120,3 +140,12 @@ def test_gates_before_the_end_and_without_gates() -> None:
     none_set = gates_lines(make_sweep("succeeded", {"passed": None,
                                                     "description": "no gates: best x"}))
     assert [render(line).strip() for line in none_set] == ["gates: no gates: best x"]
+
+
+def test_warnings_of_a_summary_are_listed_under_the_table() -> None:
+    summary = {"accuracy": 0.9, "warnings": ["layer 'fc1' ended 99.5% sparse"],
+               "quantization": {"warnings": ["ptq_dynamic quantized nothing heavy"]}}
+    run = make_run(9, "q/dyn", "succeeded", summary=summary)
+    lines = [render(line).strip() for line in error_lines([run])]
+    assert lines == ["⚠ run 9 q/dyn: layer 'fc1' ended 99.5% sparse",
+                     "⚠ run 9 q/dyn: ptq_dynamic quantized nothing heavy"]

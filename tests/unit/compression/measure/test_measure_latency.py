@@ -15,6 +15,7 @@ from compression.measure.latency import (
     measure_latency,
     percentile,
     time_interleaved,
+    time_subjects,
 )
 from compression.measure.onnx_export import export_onnx
 from compression.spec import LatencySpec
@@ -90,8 +91,36 @@ def test_measures_every_subject_runtime_and_batch(tmp_path: Path, mlp: nn.Module
                 assert 0 < figures["p50"] <= figures["p90"] < 1000
 
 
+def test_raw_timings_keep_every_call_of_every_subject(mlp: nn.Module) -> None:
+    small = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    spec = LatencySpec(batch_sizes=[1, 4], warmup=1, repeats=7, threads=1, runtimes=["torch"])
+    timed = time_subjects({"dense": LatencySubject(mlp), "small": LatencySubject(small)},
+                          examples=random_examples(1, 8, 8), spec=spec)
+    assert list(timed) == ["torch"] and list(timed["torch"]) == [1, 4]
+    for samples in timed["torch"].values():
+        assert {name: len(ms) for name, ms in samples.items()} == {"dense": 7, "small": 7}
+        assert all(ms > 0 for calls in samples.values() for ms in calls)
+
+
 def test_onnxruntime_needs_an_onnx_file(mlp: nn.Module) -> None:
     spec = LatencySpec(warmup=0, repeats=3, runtimes=["torch", "onnxruntime"])
     with pytest.raises(ValueError, match="ONNX"):
         measure_latency({"dense": LatencySubject(mlp)}, examples=random_examples(1, 8, 8),
                         spec=spec)
+
+
+def test_a_call_that_times_itself_on_its_device_is_taken_at_its_word() -> None:
+    """CUDA calls return their CUDA-event time: the host clock would add the launch and the
+    wait. (The CUDA path itself runs in tests/gpu.)"""
+    import time as clock
+
+    from compression.measure.latency import DeviceMs, time_interleaved
+
+    def device_timed() -> DeviceMs:
+        clock.sleep(0.002)  # the host waits 2 ms; the device says it worked 0.5 ms
+        return DeviceMs(0.5)
+
+    samples = time_interleaved({"gpu": device_timed, "host": lambda: clock.sleep(0.001)},
+                               warmup=0, repeats=5)
+    assert samples["gpu"] == [0.5] * 5
+    assert all(ms >= 1.0 for ms in samples["host"])

@@ -87,7 +87,7 @@ def test_static_cnn_quantizes_convs(tmp_path: Path) -> None:
     fp32 = _fp32(model, (1, 8, 8), tmp_path / "fp32.onnx")
     x = torch.randn(128, 1, 8, 8)
     out = quantize_onnx_static(fp32, tmp_path / "int8.onnx", Int8Settings(),
-                               calibration_batches(x, count=2, batch_size=64, seed=0))
+                               calibration_batches(x, count=2, batch_size=64, seed=0)).path
     shapes = {w.shape for w in int8_weights(out).values()}
     assert (32, 1, 3, 3) in shapes and (64, 32, 3, 3) in shapes
     assert out.stat().st_size <= 0.30 * dense_fp32_bytes(model)

@@ -34,7 +34,7 @@ def test_fake_quant_is_close_trains_and_comes_off(factory: type[nn.Module],
     model = factory()
     reference = copy.deepcopy(model).eval()
     x = torch.randn(32, *shape)
-    handle = attach_fake_quant(model, reduce_range=True)
+    handle = attach_fake_quant(model, reduce_range=True, example=x[:2])
     assert len(handle) == sum(isinstance(m, nn.Linear | nn.Conv2d) for m in reference.modules())
     model.train()
     model(x)  # observe activation ranges (and update BatchNorm statistics ...)

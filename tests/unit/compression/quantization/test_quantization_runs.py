@@ -60,6 +60,14 @@ def test_ptq_run_is_measured_on_its_runtime_and_loads_back(
     slower = [f"{rt}@{b}" for rt, r in q["speedup_vs_fp32"].items() for b, x in r.items() if x < 1]
     assert q["slower_than_fp32"] == sorted(slower)
     assert abs(s["accuracy"] - q["fp32_accuracy"]) < 0.02
+    # What the file really quantizes, read back from it: every layer of the MLP.
+    assert q["quantized_ops"] == ({"MatMul": 3} if mode == "ptq_dynamic" else {"Gemm": 3})
+    assert q["weighted_layers"] == {"int8": 3, "total": 3} and q["float_nodes"] == {}
+    assert q["int8_weight_fraction"] == 1.0
+    assert all(w.startswith("int8 is SLOWER") for w in q["warnings"])  # only slowdowns
+    assert ("calibration" in q) == (mode == "ptq_static")
+    if mode == "ptq_static":
+        assert q["calibration"]["method"] == "minmax" and q["calibration"]["batches"] == 4
     # The artifact is the int8 ONNX file, measured as saved, ≤ 30% of dense fp32.
     assert [p.name for p in result.artifacts] == [INT8_FILE]
     stored = result.artifacts[0]
@@ -72,11 +80,13 @@ def test_ptq_run_is_measured_on_its_runtime_and_loads_back(
 def test_pruned_then_quantized_keeps_its_zeros(baseline: RunResult, tmp_path: Path) -> None:
     result = run({**PRUNE, "quantize": {"mode": "ptq_static"}}, baseline, tmp_path)
     s = result.summary.to_json()
-    assert s["sparsity"] == pytest.approx(0.8, abs=1e-3)
-    assert s["quantization"]["int8_weight_zero_fraction"] >= 0.8
+    # Global scope keeps the classifier (2% of the weights) dense; the rest lost 80%.
+    assert s["pruning"]["achieved"] == pytest.approx(0.8, abs=1e-3)
+    assert s["sparsity"] == pytest.approx(0.8 * (1 - 1000 / 50200), abs=2e-3)
+    assert s["quantization"]["int8_weight_zero_fraction"] >= 0.78
     weights = int8_weights(result.artifacts[0])
     zeros = sum(int((w == 0).sum()) for w in weights.values())
-    assert zeros / sum(w.size for w in weights.values()) >= 0.8
+    assert zeros / sum(w.size for w in weights.values()) >= 0.78
     assert _round_trip_accuracy(result.artifacts[0]) == s["accuracy"]
     assert s["accuracy_drop"] < 0.05
 
