@@ -63,9 +63,19 @@ class Sites:
     unmatched: list[str]
 
 
+def module_path(node: str) -> str:
+    """The module path of a node name. The exporter names a container's items with both
+    scopes (``/body/body.0/Gemm``, ``/layer/layer.0/convolution/Conv``): the container's own
+    segment is dropped where the next one repeats it, giving ``body.0``."""
+    segments = node.strip("/").split("/")[:-1]
+    kept = [seg for seg, after in zip(segments, [*segments[1:], ""][:len(segments)], strict=True)
+            if not after.startswith(seg + ".")]
+    return ".".join(kept)
+
+
 def module_of(node: str, modules: dict[str, nn.Module]) -> str | None:
     """The Linear / Conv module a weighted node was exported from, or None."""
-    path = ".".join(node.strip("/").split("/")[:-1])
+    path = module_path(node)
     candidates = [path, path.removeprefix(_WRAPPER)] if path.startswith(_WRAPPER) else [path]
     return next((c for c in candidates if type(modules.get(c)) in _LAYERS), None)
 
@@ -112,7 +122,7 @@ def _batchnorm_after_conv(model: nn.Module, example: ModelInputs) -> dict[str, s
 
 def _scopes(exported: onnx.ModelProto) -> set[str]:
     """The module paths that have nodes of their own in the export (wrapper scope removed)."""
-    paths = {".".join(n.name.strip("/").split("/")[:-1]) for n in exported.graph.node}
+    paths = {module_path(n.name) for n in exported.graph.node}
     return paths | {p.removeprefix(_WRAPPER) for p in paths}
 
 

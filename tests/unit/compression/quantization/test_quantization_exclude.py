@@ -79,15 +79,15 @@ def test_excluded_op_types_and_nodes_stay_float(tmp_path: Path) -> None:
     assert 0.5 < q["int8_weight_fraction"] < 1.0 and q["warnings"] == []  # fc1 is the bulk
 
 
-def test_dynamic_cnn_says_its_convolutions_stay_fp32(tmp_path: Path) -> None:
+def test_dynamic_cnn_lists_its_fp32_convolutions(tmp_path: Path) -> None:
+    """DigitsCNN's Linear layers hold most of its weights: dynamic mode quantized the bulk,
+    which is no warning; the convolutions it left in fp32 are listed with the reason."""
     q = _quantize(DigitsCNN(), (1, 8, 8), QuantizeSpec(mode="ptq_dynamic"), tmp_path)
     assert q["quantized_ops"] == {"MatMul": 2}
     assert q["quantized_nodes"] == ["/fc1/Gemm_matmul", "/classifier/Gemm_matmul"]
     assert q["weighted_layers"] == {"int8": 2, "total": 4}
     assert q["float_nodes"]["/conv1/Conv"] == "ptq_dynamic quantizes MatMul (Linear) layers only"
-    assert q["warnings"] == [
-        f"ptq_dynamic quantized 2 of 4 weighted layers ({q['int8_weight_fraction']:.1%} of "
-        "weight bytes): convolutions stay fp32 in dynamic mode; use ptq_static"]
+    assert q["int8_weight_fraction"] > 0.5 and q["warnings"] == []
 
 
 def test_dynamic_mode_on_a_conv_heavy_model_warns_plainly(tmp_path: Path) -> None:

@@ -37,10 +37,27 @@ def _first(inputs: ModelInputs, n: int) -> ModelInputs:
     return inputs[:n]
 
 
+def _sequential_blocks() -> tuple[nn.Module, ModelInputs]:
+    """Layers inside containers: the exporter names them with both scopes
+    (``/body/body.0/Gemm``), which once left them without fake quantization."""
+    body = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    return _Wrapped(body), torch.randn(32, 64)
+
+
+class _Wrapped(nn.Module):
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
 CASES = {
     "mlp": (lambda: (DigitsMLP(), torch.randn(32, 64)), QuantizeExclude()),
     "cnn": (lambda: (DigitsCNN(), torch.randn(32, 1, 8, 8)), QuantizeExclude()),
     "bert": (_bert, QuantizeExclude(nodes=["*/layer.1/output/dense/*"])),
+    "containers": (_sequential_blocks, QuantizeExclude()),
     "cnn-no-conv": (lambda: (DigitsCNN(), torch.randn(32, 1, 8, 8)),
                     QuantizeExclude(op_types=["Conv"])),
 }
@@ -68,6 +85,8 @@ def test_fake_quantized_layers_are_the_int8_layers(case: str, tmp_path: Path) ->
         assert {s.output_at for n, s in faked.items() if n.endswith("MatMul")} == {
             "before_bias"}
         assert {s.output_at for n, s in faked.items() if n.endswith("Gemm")} == {"bias"}
+    if case == "containers":
+        assert {site.module for site in faked.values()} == {"body.0", "body.2"}
     if case == "cnn":
         assert faked["/conv1/Conv"].output_at == "bn1"  # BatchNorm folded into the conv
         assert faked["/conv2/Conv"].output_at == "bn2"

@@ -57,7 +57,8 @@ def test_ptq_run_is_measured_on_its_runtime_and_loads_back(
     assert set(s["latency_ms"]) == {"onnxruntime"}
     assert set(s["speedup"]["onnxruntime"]) == {"1", "8"}
     assert set(q["fp32_latency_ms"]) == {"onnxruntime", "torch"}
-    slower = [f"{rt}@{b}" for rt, r in q["speedup_vs_fp32"].items() for b, x in r.items() if x < 1]
+    slower = [f"{rt}@{b}" for rt, r in q["speedup_vs_fp32"].items()
+              for b, x in r.items() if x < 0.95]
     assert q["slower_than_fp32"] == sorted(slower)
     assert abs(s["accuracy"] - q["fp32_accuracy"]) < 0.02
     # What the file really quantizes, read back from it: every layer of the MLP.
@@ -118,3 +119,6 @@ def test_verdict_says_when_int8_is_slower() -> None:
     assert "SLOWER" in verdict("onnxruntime", {"1": 0.8, "64": 1.4})
     assert "batch 1: 0.80x" in verdict("onnxruntime", {"1": 0.8, "64": 1.4})
     assert "faster" in verdict("torch", {"1": 1.2, "64": 2.0})
+    # Within 5% of fp32 is not a slowdown this machine can tell from noise.
+    assert "no faster" in verdict("torch", {"1": 0.99, "64": 1.3})
+    assert "SLOWER" not in verdict("torch", {"1": 0.99, "64": 1.3})
