@@ -108,19 +108,36 @@ def _verify_config(model: nn.Module, change: str) -> None:
 
 
 def verify_runs(model: nn.Module, work: Workload, change: str) -> None:
-    """A forward pass on a real batch after a structural change."""
+    """A forward pass on a real batch after a structural change; a failure names the
+    innermost module that was running when it raised."""
     was_training = model.training
     model.eval()
+    running: list[str] = []
+    names = {module: name for name, module in model.named_modules()}
+
+    def enter(module: nn.Module, _args: object) -> None:
+        running.append(names.get(module, "?"))
+
+    def leave(_module: nn.Module, _args: object, _out: object) -> None:
+        running.pop()
+
+    hooks = [h for m in names for h in (m.register_forward_pre_hook(enter),
+                                        m.register_forward_hook(leave))]
     try:
         with torch.no_grad():
             forward_logits(model, to_device(work.example(2), model_device(model)))
     except Exception as exc:
         text = str(exc).strip().splitlines()
+        culprit = running[-1] if running else ""  # "" is the model itself: no more to say
+        where = (f" in {culprit!r} ({type(model.get_submodule(culprit)).__name__})"
+                 if culprit else "")
         hint = (" Head-aware pruning handles attention modules that declare their heads "
                 "Hugging Face style, with separate query/key/value Linear layers; for "
                 f"others, {_EXCLUDE_HINT}" if attention_widths(model) else "")
-        raise InvalidResultError(f"the model no longer runs after {change}: "
+        raise InvalidResultError(f"the model no longer runs after {change}{where}: "
                                  f"{type(exc).__name__}: {text[0] if text else ''}.{hint}"
                                  ) from None
     finally:
+        for hook in hooks:
+            hook.remove()
         model.train(was_training)

@@ -176,3 +176,18 @@ def test_a_prune_without_training_still_ends_its_curves_on_the_final_model(
     (val,) = [(s, v) for k, s, v in points if k == "val/accuracy"]
     assert val[0] == 0
     assert result.summary.warnings is None  # no training was asked for: nothing to recover
+
+
+def test_a_model_that_no_longer_runs_names_the_layer() -> None:
+    from compression.errors import InvalidResultError
+    from compression.verify import verify_runs
+
+    work = Workload(get_task("digits-mlp"))
+    model = get_task("digits-mlp").build_model()
+    with torch.no_grad():  # a botched structural change: fc2 now takes 299 inputs
+        model.fc2.weight = nn.Parameter(model.fc2.weight[:, :299].clone())
+    with pytest.raises(InvalidResultError, match=r"after a test change in 'fc2' \(Linear\): "
+                                                 r"RuntimeError: mat1 and mat2"):
+        verify_runs(model, work, "a test change")
+    # The hooks are gone, and the model keeps its mode.
+    assert not model.fc2._forward_pre_hooks and model.training
