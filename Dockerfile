@@ -6,21 +6,34 @@
 # the NVIDIA driver and container toolkit on the host.
 ARG PYTHON_VERSION=3.11
 
-# The dashboard, built with Node and copied into the Python image as static files (the API
-# serves frontend/dist at /). npm install rather than npm ci: the lock file holds only the
-# linux-x64 build of rollup, and an arm64 host needs its own.
+# The dashboard, built with Node from the lock file (which lists every platform's builds).
 FROM node:22-slim AS dashboard
 WORKDIR /frontend
 COPY frontend/package.json frontend/package-lock.json ./
-RUN npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY frontend/ ./
 RUN npm run build
+
+# squeezelab's wheel, the one `pip install squeezelab` gets: the packages, the Alembic
+# migrations and the dashboard, which build_hooks.py copies from frontend/dist into it.
+FROM python:${PYTHON_VERSION}-slim AS wheel
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md LICENSE build_hooks.py ./
+COPY compression/ compression/
+COPY client/ client/
+COPY api/ api/
+COPY workers/ workers/
+COPY squeezelab/ squeezelab/
+COPY --from=dashboard /frontend/dist frontend/dist
+RUN pip wheel --no-deps --wheel-dir /wheels .
 
 FROM python:${PYTHON_VERSION}-slim
 
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-# Optional dependency groups of pyproject.toml to add, comma-separated: "hf" puts
-# transformers in the image, for workers that run tasks with Hugging Face models.
+# Optional dependency groups of pyproject.toml to add to `all` (the API and the worker),
+# comma-separated: "hf" puts transformers in the image, for workers that run tasks with
+# Hugging Face models.
 ARG EXTRAS=""
 
 ENV PYTHONUNBUFFERED=1 \
@@ -34,27 +47,18 @@ RUN groupadd --system --gid 10001 squeezelab \
 WORKDIR /app
 
 # Layers go from the slowest-changing to the fastest, so that editing code reuses the
-# cached installs: torch (large), then the other dependencies (they change only with
-# pyproject.toml), then the source.
+# cached installs: torch (large), then the other dependencies of squeezelab[all] (they
+# change only with pyproject.toml), then the wheel.
 RUN pip install torch==2.13.0 --index-url "${TORCH_INDEX_URL}"
 
-COPY pyproject.toml README.md ./
-RUN python -c "import sys, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; extras = [e for e in sys.argv[1].split(',') if e]; print('\n'.join(p['dependencies'] + [r for e in extras for r in p['optional-dependencies'][e]]))" "${EXTRAS}" > /tmp/requirements.txt \
+COPY pyproject.toml ./
+RUN python -c "import sys, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; extras = {'server', 'worker', *filter(None, sys.argv[1].split(','))}; optional = [r for e in sorted(extras) for r in p['optional-dependencies'][e] if not r.startswith('squeezelab[')]; print('\n'.join(p['dependencies'] + optional))" "${EXTRAS}" > /tmp/requirements.txt \
  && pip install -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+ && rm /tmp/requirements.txt pyproject.toml
 
-COPY alembic.ini ./
-COPY migrations/ migrations/
-COPY compression/ compression/
-COPY client/ client/
-COPY api/ api/
-COPY workers/ workers/
-COPY squeezelab/ squeezelab/
-COPY --from=dashboard /frontend/dist frontend/dist
-
-# Editable, so that the packages run from /app beside alembic.ini and migrations/ (which
-# are not part of the wheel) and `squeezelab api` can migrate the database.
-RUN pip install --no-deps --editable . \
+COPY --from=wheel /wheels /wheels
+RUN pip install --no-deps /wheels/*.whl \
+ && rm -rf /wheels \
  && mkdir -p /data/artifacts /app/.squeezelab \
  && chown -R squeezelab:squeezelab /data /app/.squeezelab
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -33,11 +32,9 @@ from api.routes import (
 from api.services.context import Effects
 from api.services.tokens import ensure_admin_token
 from api.settings import Settings, get_settings
-from api.static import mount_dashboard
+from api.static import dashboard_dir, mount_dashboard
 
 API_VERSION = "1.0.0"
-# Built by `npm --prefix frontend run build` (make up does it); absent, nothing is mounted.
-DASHBOARD_DIST = Path(__file__).resolve().parents[1] / "frontend" / "dist"
 
 
 def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = None) -> FastAPI:
@@ -94,7 +91,10 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
                    triggers, webhooks):
         app.include_router(module.router)
     install_openapi(app)
-    # Last: the dashboard's catch-all route must not shadow any API route.
-    mount_dashboard(app, DASHBOARD_DIST)
+    # Last: the dashboard's catch-all route must not shadow any API route. Not built (no
+    # `make dashboard` in a checkout): nothing is mounted.
+    dist = dashboard_dir()
+    if dist is not None:
+        mount_dashboard(app, dist)
     return app
 

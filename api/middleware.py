@@ -13,7 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import PayloadTooLargeError
 from api.problems import PROBLEM, problem_bytes
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
+_LENGTH = re.compile(r"[0-9]{1,19}")  # ASCII: "²".isdigit() is true, and int() refuses it
 
 
 class RequestMetrics:
@@ -32,7 +33,8 @@ class RequestContextMiddleware:
     """Gives each request an id (kept from a sane ``X-Request-ID``) and limits its body.
 
     A declared Content-Length over the limit is refused before the app runs; a chunked body
-    is counted as it is read and the read raises ``PayloadTooLargeError``.
+    is counted as it is read and the read raises ``PayloadTooLargeError``. A query string
+    with a NUL (``%00``) is refused (422) before the app runs.
     """
 
     def __init__(self, app: ASGIApp, limit_for: Callable[[str], int],
@@ -49,7 +51,7 @@ class RequestContextMiddleware:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}
         given = headers.get("x-request-id", "")
-        rid = given if _SAFE_ID.match(given) else uuid.uuid4().hex
+        rid = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
         limit = self.limit_for(scope["path"])
         status_seen = 500
@@ -65,8 +67,15 @@ class RequestContextMiddleware:
 
         try:
             declared = headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                await _refuse(send_with_id, scope["path"], rid, limit)
+            if _LENGTH.fullmatch(declared) and int(declared) > limit:
+                await _refuse(send_with_id, scope["path"], rid, 413, "payload-too-large",
+                              "Payload too large",
+                              f"the request body exceeds the limit of {limit} bytes")
+                return
+            # No parameter may hold a NUL: PostgreSQL text cannot, and no name does.
+            if b"%00" in scope.get("query_string", b""):
+                await _refuse(send_with_id, scope["path"], rid, 422, "invalid-input",
+                              "Invalid input", "a query parameter holds a NUL character (%00)")
                 return
             await self.app(scope, _limited(receive, limit), send_with_id)
         finally:
@@ -88,10 +97,10 @@ def _limited(receive: Receive, limit: int) -> Receive:
     return wrapped
 
 
-async def _refuse(send: Send, path: str, rid: str, limit: int) -> None:
-    body = problem_bytes(413, "payload-too-large", "Payload too large",
-                         f"the request body exceeds the limit of {limit} bytes", path, rid)
-    await send({"type": "http.response.start", "status": 413,
+async def _refuse(send: Send, path: str, rid: str, status: int, slug: str, title: str,
+                  detail: str) -> None:
+    body = problem_bytes(status, slug, title, detail, path, rid)
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", PROBLEM.encode()),
                             (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})

@@ -171,6 +171,8 @@ class Worker(Base):
     queues: Mapped[list[str]]
     tasks: Mapped[list[str]]
     hardware: Mapped[dict[str, Any]]
+    version: Mapped[str | None] = mapped_column(String(64))  # squeezelab's, as it reported
+    torch_version: Mapped[str | None] = mapped_column(String(64))
     current_run_id: Mapped[int | None] = mapped_column(Integer)
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_heartbeat: Mapped[datetime] = mapped_column(default=utcnow)

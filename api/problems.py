@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.errors import ApiError, InvalidInputError, Violation
-from compression.errors import InvalidSpecError
+from compression.errors import InvalidSpecError, SweepTooLargeError
 
 log = logging.getLogger("squeezelab.api")
 PROBLEM = "application/problem+json"
@@ -72,6 +72,10 @@ async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
 
 async def _invalid_spec(request: Request, exc: InvalidSpecError) -> JSONResponse:
     violations = [Violation(e.pointer, e.message) for e in exc.errors]
+    if isinstance(exc, SweepTooLargeError):
+        return _respond(request, 422, "sweep-too-large", "Sweep too large",
+                        f"the sweep expands to {exc.run_count:,} runs; the limit is "
+                        f"{exc.limit:,} (fewer seeds or shorter grid axes)", violations)
     return _respond(request, 422, "invalid-spec", "Invalid sweep spec",
                     f"the sweep spec has {len(violations)} invalid field(s)", violations)
 

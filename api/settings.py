@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from compression.spec.limits import DEFAULT_MAX_RUNS
+
 
 class Settings(BaseSettings):
     """Everything the API process is configured with; injected, never read at import time."""
@@ -23,6 +25,8 @@ class Settings(BaseSettings):
     artifact_dir: Path = Path(".squeezelab/artifacts")
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_artifact_bytes: int = Field(default=2 * 1024 * 1024 * 1024, gt=0)
+    # Runs one sweep may expand to: a larger spec is refused (422) before it is expanded.
+    max_runs: int = Field(default=DEFAULT_MAX_RUNS, gt=0)
     # libpq's minimum is 2 s; bounds how long a request waits while PostgreSQL is down.
     db_connect_timeout_s: int = Field(default=5, ge=2, le=60)
     lease_seconds: float = Field(default=60.0, gt=0)

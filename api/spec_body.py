@@ -9,9 +9,11 @@ from typing import Any
 import yaml
 from fastapi import Request
 
+from api.deps import SettingsDep
 from api.errors import UnsupportedMediaTypeError
 from compression.errors import FieldError, InvalidSpecError
 from compression.spec import SweepSpec, parse_spec
+from compression.spec.limits import nesting_too_deep
 
 JSON_TYPES = ("application/json",)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/plain")
@@ -30,8 +32,9 @@ def _decode(media: str, body: bytes) -> Any:
     return yaml.safe_load(text)
 
 
-async def submitted_spec(request: Request) -> SubmittedSpec:
-    """Parse and validate the body; an invalid spec raises ``InvalidSpecError`` (422)."""
+async def submitted_spec(request: Request, settings: SettingsDep) -> SubmittedSpec:
+    """Parse and validate the body; an invalid spec raises ``InvalidSpecError`` (422), one
+    that expands to more than ``settings.max_runs`` runs ``SweepTooLargeError`` (422)."""
     media = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if media not in JSON_TYPES + YAML_TYPES:
         raise UnsupportedMediaTypeError(
@@ -41,9 +44,11 @@ async def submitted_spec(request: Request) -> SubmittedSpec:
         data = _decode(media, body)
     except (ValueError, yaml.YAMLError) as exc:
         raise InvalidSpecError([FieldError("", f"not valid JSON or YAML: {exc}")]) from None
+    except RecursionError:  # the decoders recurse once per level of nesting
+        raise InvalidSpecError([nesting_too_deep()]) from None
     if not isinstance(data, dict):
         raise InvalidSpecError([FieldError("", "the spec must be a mapping")])
-    return SubmittedSpec(parse_spec(data), data)
+    return SubmittedSpec(parse_spec(data, max_runs=settings.max_runs), data)
 
 
 def spec_request_body() -> dict[str, Any]:

@@ -1,10 +1,15 @@
-"""Serving the built dashboard (frontend/dist) at /, with a fallback to index.html for the
-single-page app's own URLs. The API's paths are never touched: /api/* keeps its
-problem+json 404s and 405s because this route does not even match them."""
+"""Serving the built dashboard at /, with a fallback to index.html for the single-page
+app's own URLs. The API's paths are never touched: /api/* keeps its problem+json 404s and
+405s because this route does not even match them.
+
+Where the build is: a source checkout (or editable install) serves ``frontend/dist``, which
+``make`` rebuilds; an installed wheel serves the copy the wheel build put inside the package,
+``api/dashboard`` (see build_hooks.py)."""
 
 from __future__ import annotations
 
 import mimetypes
+from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -15,6 +20,18 @@ from starlette.types import Scope
 
 # Vite puts content-hashed files under assets/: they never change, so cache them for good.
 IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def dashboard_dir() -> Path | None:
+    """The built dashboard: the checkout's frontend/dist when there is one, else the copy
+    inside the installed package; None when neither holds an index.html."""
+    package = resources.files("api")
+    if not isinstance(package, Path):
+        return None  # zipped: FileResponse needs real files
+    for candidate in (package.parent / "frontend" / "dist", package / "dashboard"):
+        if (candidate / "index.html").is_file():
+            return candidate
+    return None
 
 
 def _accepts_gzip(request: Request) -> bool:

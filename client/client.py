@@ -89,10 +89,11 @@ class Client:
         return self._call(SweepCreated, "POST", "/sweeps", idempotent=False, params=params,
                           **_spec_body(spec))
 
-    def plan_sweep(self, spec: Spec) -> SweepPlan:
-        """The runs ``spec`` expands to (``dry_run``: nothing is stored, so it retries)."""
+    def plan_sweep(self, spec: Spec, *, cursor: str | None = None) -> SweepPlan:
+        """The runs ``spec`` expands to, one page from ``cursor`` (``next_cursor`` gives the
+        next); ``dry_run``: nothing is stored, so it retries."""
         return self._call(SweepPlan, "POST", "/sweeps", idempotent=True,
-                          params={"dry_run": "true"}, **_spec_body(spec))
+                          params=_params(dry_run="true", cursor=cursor), **_spec_body(spec))
 
     def list_sweeps(self, *, status: str | None = None, task: str | None = None,
                     source: str | None = None, name: str | None = None, limit: int = 50,
@@ -259,11 +260,18 @@ class Client:
     # -- workers and tokens ------------------------------------------------------------
 
     def register_worker(self, worker_id: str, hostname: str, queues: Sequence[str], *,
-                        tasks: Sequence[str] = (),
-                        hardware: Mapping[str, Any] | None = None) -> Worker:
-        """Register (or refresh) a worker; an upsert, so retried."""
+                        tasks: Sequence[str] = (), hardware: Mapping[str, Any] | None = None,
+                        version: str | None = None,
+                        torch_version: str | None = None) -> Worker:
+        """Register (or refresh) a worker; an upsert, so retried.
+
+        Args:
+            version: the worker's squeezelab version; the dashboard flags one that differs
+                from the API's.
+        """
         body = {"id": worker_id, "hostname": hostname, "queues": list(queues),
-                "tasks": list(tasks), "hardware": dict(hardware or {})}
+                "tasks": list(tasks), "hardware": dict(hardware or {}),
+                "version": version, "torch_version": torch_version}
         return self._call(Worker, "POST", "/workers", idempotent=True, json=body)
 
     def heartbeat_worker(self, worker_id: str, current_run_id: int | None = None) -> Worker:

@@ -38,13 +38,14 @@ class RunPlan(_Model):
 
 
 class SweepPlan(_Model):
-    """What a spec expands to (a dry run); nothing was stored."""
+    """What a spec expands to (a dry run); nothing was stored. ``runs`` is one page."""
 
     name: str
     task: str
     run_count: int
     baseline_count: int
     runs: list[RunPlan]
+    next_cursor: str | None
 
 
 class SweepCreated(_Model):
@@ -223,6 +224,8 @@ class Worker(_Model):
     queues: list[str]
     tasks: list[str]
     hardware: dict[str, Any]
+    version: str | None = None
+    torch_version: str | None = None
     current_run_id: int | None = None
     registered_at: datetime
     last_heartbeat: datetime

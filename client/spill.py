@@ -16,7 +16,7 @@ from pathlib import Path
 
 from client.models import MetricPoint
 
-_SEGMENT = re.compile(r"^seg-(\d{12})\.jsonl$")
+_SEGMENT = re.compile(r"seg-([0-9]{12})\.jsonl")  # fullmatch: no trailing newline
 
 
 class SpillDir:
@@ -27,11 +27,11 @@ class SpillDir:
         root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._next = max((int(m.group(1)) for p in root.iterdir()
-                          if (m := _SEGMENT.match(p.name))), default=-1) + 1
+                          if (m := _SEGMENT.fullmatch(p.name))), default=-1) + 1
 
     def segments(self) -> list[Path]:
         """Complete segment files, oldest first."""
-        return sorted(p for p in self.root.iterdir() if _SEGMENT.match(p.name))
+        return sorted(p for p in self.root.iterdir() if _SEGMENT.fullmatch(p.name))
 
     def write(self, points: list[MetricPoint]) -> Path:
         """Store one batch as a new segment (fsynced: it must outlive a crash)."""

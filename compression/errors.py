@@ -31,6 +31,16 @@ class InvalidSpecError(CompressionError):
         super().__init__(f"invalid sweep spec: {lines}")
 
 
+class SweepTooLargeError(InvalidSpecError):
+    """The sweep expands to more runs than allowed; ``errors`` names each recipe's axes and
+    the product they make."""
+
+    def __init__(self, run_count: int, limit: int, errors: list[FieldError]) -> None:
+        self.run_count = run_count
+        self.limit = limit
+        super().__init__(errors)
+
+
 class UnknownTaskError(CompressionError):
     """No task with this name is registered."""
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from torch import nn
 
 from compression.errors import InvalidResultError
-from compression.measure import measure_model
+from compression.measure import engine_versions, measure_model
 from compression.measure.report import WEIGHTS_FILE, measure_int8_onnx
 from compression.modelconfig import save_config
 from compression.pruning import prunable_layers
@@ -39,10 +39,11 @@ def headline(work: Workload, metrics: dict[str, float],
 
 
 def summarize(**fields: Any) -> RunSummary:
-    """The typed summary; figures that are not finite (a diverged model's perplexity, a NaN
-    loss) fail the run with the reason, as no other attempt would report better."""
+    """The typed summary, with the versions that produced it; figures that are not finite (a
+    diverged model's perplexity, a NaN loss) fail the run with the reason, as no other
+    attempt would report better."""
     try:
-        return RunSummary(**fields)
+        return RunSummary(**fields, versions=engine_versions())
     except ValidationError as exc:
         where = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'summary'}: {e['msg']}"
                           for e in exc.errors()[:5])

@@ -12,14 +12,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from squeezelab.extras import require
 from squeezelab.remote import err
 
 # alembic, sqlalchemy, the API and uvicorn are imported inside the functions: they take
-# seconds to import, which every other command of the console script would pay.
-
-# The Alembic environment ships beside the packages in a source checkout or editable install.
-ROOT = Path(__file__).resolve().parents[1]
-ALEMBIC_INI = ROOT / "alembic.ini"
+# seconds to import, which every other command of the console script would pay, and they
+# are installed only with the server extra (squeezelab[server]).
 
 
 def ensure_sqlite_dir(url: str) -> None:
@@ -32,19 +30,12 @@ def ensure_sqlite_dir(url: str) -> None:
 
 
 def migrate(url: str) -> None:
-    """``alembic upgrade head`` on ``url`` (creating a SQLite file's directory first)."""
-    from alembic import command
-    from alembic.config import Config
+    """``alembic upgrade head`` on ``url`` (creating a SQLite file's directory first), with
+    the migrations that ship inside the installed package."""
+    from api.migrate import upgrade
 
-    if not ALEMBIC_INI.is_file():
-        raise FileNotFoundError(f"{ALEMBIC_INI} not found: the migrations ship with a source "
-                                "checkout of squeezelab (pip install -e .)")
     ensure_sqlite_dir(url)
-    cfg = Config(str(ALEMBIC_INI))
-    # ConfigParser interpolates '%': a URL-encoded password would otherwise break it.
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    cfg.attributes["configure_logger"] = False  # keep the CLI's logging as it is
-    command.upgrade(cfg, "head")
+    upgrade(url)
 
 
 def serve(
@@ -52,6 +43,7 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
 ) -> None:
     """Migrate the database (SQUEEZELAB_DATABASE_URL), then serve the API with uvicorn."""
+    require("squeezelab api", "server")
     import uvicorn
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError

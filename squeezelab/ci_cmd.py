@@ -39,7 +39,7 @@ from squeezelab.remote_cmd import DETACHED, IntervalOpt
 from squeezelab.tables import sweep_header
 from squeezelab.watch import POLL_S, watch
 
-_SHA = re.compile(r"^[0-9a-f]{7,64}$")
+_SHA = re.compile(r"[0-9a-f]{7,64}")
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def ci(
     commit = replace(found, repo=repo or found.repo, ref=ref or found.ref,
                      sha=(sha or found.sha or "").lower() or None,
                      found_in=found.found_in if found.repo or not (repo or sha) else "flags")
-    if commit.sha is not None and not _SHA.match(commit.sha):
+    if commit.sha is not None and not _SHA.fullmatch(commit.sha):
         err.print(f"[red]error:[/] {escape(commit.sha)} is not a commit sha (7-64 hex digits)")
         raise typer.Exit(2)
     if commit.repo is None or commit.sha is None:

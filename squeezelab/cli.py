@@ -13,11 +13,19 @@ from typing import Annotated
 
 import typer
 
+from compression.spec.versions import squeezelab_version
 from squeezelab import api_cmd, ci_cmd, logs_cmd, remote_cmd, service_cmd, token_cmd, trigger_cmd
+from squeezelab.extras import ENGINE, require
 from squeezelab.remote import DEFAULT_API_URL, Remote
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Experiment tracking for model-compression sweeps.")
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"squeezelab {squeezelab_version()}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -29,6 +37,9 @@ def _remote_options(
         "--token", envvar="SQUEEZELAB_TOKEN", show_default=False,
         help="API token (needs read; write to submit or cancel; admin for tokens and "
              "triggers).")] = None,
+    _version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print squeezelab's version and exit.")] = False,
 ) -> None:
     """Experiment tracking for model-compression sweeps."""
     ctx.obj = Remote(api_url, token or None)
@@ -44,6 +55,7 @@ def local(
         help="Artifacts directory (default: .squeezelab/local/<sweep name>).")] = None,
 ) -> None:
     """Run a whole sweep in this process and print a results table."""
+    require("squeezelab local", "worker", ENGINE)
     from squeezelab import local_cmd
 
     raise typer.Exit(local_cmd.run(spec, out=out, workdir=workdir))
@@ -60,6 +72,7 @@ def tasks(
     ] = None,
 ) -> None:
     """List the registered tasks, or check that they work."""
+    require("squeezelab tasks", "worker", ENGINE)
     from squeezelab import local_cmd
 
     if check or spec is not None:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from squeezelab.extras import require
+
 
 def worker(
     queues: Annotated[str, typer.Option(help="Comma-separated queues to consume: cpu, gpu.")
@@ -20,6 +22,7 @@ def worker(
 ) -> None:
     """Execute runs from the broker (SQUEEZELAB_BROKER_URL), reporting to the API
     (SQUEEZELAB_API_URL) with a worker token (SQUEEZELAB_TOKEN)."""
+    require("squeezelab worker", "worker")
     chosen = [q.strip() for q in queues.split(",") if q.strip()]
     if gpus is not None:
         from workers.gpus import parse_gpus, pinned_workers, supervise
@@ -52,6 +55,7 @@ def up(
 ) -> None:
     """Run everything on this machine: the API (and dashboard) and one worker, with SQLite
     and a server-less broker. Ctrl-C stops it; a restart keeps all data."""
+    require("squeezelab up", "all")
     from squeezelab.up_cmd import Embedded, run
 
     raise typer.Exit(run(Embedded(home, host, port), concurrency=concurrency))

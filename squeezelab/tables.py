@@ -95,7 +95,7 @@ def latency_cells(summary: RunSummary) -> tuple[str, str, str]:
     runtime, by_batch = next(iter(latency.items()))
     if not by_batch:
         return NONE, NONE, ""
-    batch = max(by_batch, key=lambda b: int(b) if str(b).isdigit() else -1)
+    batch = max(by_batch, key=lambda b: int(b) if str(b).isascii() and str(b).isdigit() else -1)
     p50 = _number((by_batch[batch] or {}).get("p50"))
     speed = _number(((summary.speedup or {}).get(runtime) or {}).get(batch))
     interval = ((summary.speedup_interval or {}).get(runtime) or {}).get(batch)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import FrameType
 
-_GPU_LIST = re.compile(r"\d{1,3}(,\d{1,3}){0,63}")
+_GPU_LIST = re.compile(r"[0-9]{1,3}(,[0-9]{1,3}){0,63}")
 
 
 @dataclass(frozen=True)

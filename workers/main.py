@@ -14,6 +14,7 @@ from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from client import Client
 from compression.measure.hardware import hardware_fingerprint
+from compression.spec.versions import squeezelab_version
 from compression.tasks import list_tasks
 from workers.app import QUEUES, create_celery
 from workers.settings import WorkerSettings
@@ -22,11 +23,13 @@ log = logging.getLogger("squeezelab.worker")
 
 
 def worker_info() -> dict[str, Any]:
-    """What the API's worker registry shows: hardware, torch/CUDA versions, task names."""
+    """What the API's worker registry shows: hardware, squeezelab/torch/CUDA versions,
+    task names."""
     hardware: dict[str, Any] = dict(hardware_fingerprint(torch.get_num_threads()))
     hardware["cuda"] = torch.version.cuda if torch.cuda.is_available() else None
     return {"hostname": socket.gethostname(), "hardware": hardware,
-            "tasks": sorted(task.name for task in list_tasks())}
+            "tasks": sorted(task.name for task in list_tasks()),
+            "version": squeezelab_version(), "torch_version": torch.__version__}
 
 
 class Registration:
@@ -51,9 +54,10 @@ class Registration:
         while True:
             try:
                 if not registered:
-                    self._client.register_worker(self._worker_id, info["hostname"],
-                                                 self._queues, tasks=info["tasks"],
-                                                 hardware=info["hardware"])
+                    self._client.register_worker(
+                        self._worker_id, info["hostname"], self._queues, tasks=info["tasks"],
+                        hardware=info["hardware"], version=info["version"],
+                        torch_version=info["torch_version"])
                     registered = True
                     log.info("registered as %s on queues %s", self._worker_id, self._queues)
                 else:
@@ -77,7 +81,7 @@ def torch_threads(settings: WorkerSettings, concurrency: int, cpus: int,
     when the environment sets it, else an equal share of the CPUs."""
     if settings.torch_threads is not None:
         return settings.torch_threads
-    if omp is not None and omp.strip().isdigit() and int(omp) > 0:
+    if omp is not None and omp.strip().isascii() and omp.strip().isdigit() and int(omp) > 0:
         return int(omp)
     return max(1, cpus // concurrency)
 

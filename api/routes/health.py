@@ -1,27 +1,29 @@
-"""Liveness, readiness (database reachable) and Prometheus metrics."""
+"""Liveness and version, readiness (database reachable) and Prometheus metrics."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
 
 from api.deps import SessionDep
 from api.errors import UnavailableError
 from api.middleware import RequestMetrics
 from api.models import Run
+from compression.spec.versions import squeezelab_version
 
 router = APIRouter(tags=["health"])
 
 
 class HealthPublic(BaseModel):
     status: str
+    version: str = Field(description="the API's squeezelab version", examples=["0.1.0"])
 
 
-@router.get("/healthz", summary="The process is alive")
+@router.get("/healthz", summary="The process is alive, and its version")
 def healthz() -> HealthPublic:
-    return HealthPublic(status="ok")
+    return HealthPublic(status="ok", version=squeezelab_version())
 
 
 @router.get("/readyz", summary="The database answers",
@@ -31,7 +33,7 @@ def readyz(session: SessionDep) -> HealthPublic:
         session.execute(text("SELECT 1"))
     except Exception as exc:
         raise UnavailableError("the database is unreachable") from exc
-    return HealthPublic(status="ready")
+    return HealthPublic(status="ready", version=squeezelab_version())
 
 
 @router.get("/metrics", response_class=PlainTextResponse,

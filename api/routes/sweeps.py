@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import EffectsDep, Reader, SessionDep, Writer
+from api.deps import EffectsDep, Reader, SessionDep, SettingsDep, Writer
 from api.models import Sweep
 from api.schemas.common import IdPath
 from api.schemas.sweeps import (
@@ -24,7 +24,6 @@ from api.services import sweeps as service
 from api.services.pareto import pareto_front
 from api.services.sweeps_state import run_counts
 from api.spec_body import SubmittedSpec, spec_request_body, submitted_spec
-from compression.spec import expand
 from compression.spec.metrics import declared_metric
 
 router = APIRouter(prefix="/api/v1/sweeps", tags=["sweeps"])
@@ -43,27 +42,32 @@ def _public(sweep: Sweep, counts: dict[str, int], with_spec: bool = False) -> Sw
 
 
 @router.post("", status_code=201, openapi_extra=spec_request_body(),
-             responses={200: {"model": SweepPlan, "description": "the expansion (dry run)"},
-                        422: {"description": "invalid spec: one JSON pointer per bad field"}},
+             responses={200: {"model": SweepPlan,
+                              "description": "the expansion (dry run), one page of runs"},
+                        422: {"description": "invalid spec: one JSON pointer per bad field; "
+                              "or more runs than the server allows (sweep-too-large)"}},
              summary="Submit a sweep spec (JSON or YAML)")
 def create(
-    _: Writer, submitted: SpecDep, session: SessionDep, fx: EffectsDep, response: Response,
+    _: Writer, submitted: SpecDep, session: SessionDep, fx: EffectsDep,
+    settings: SettingsDep, response: Response,
     dry_run: bool = False, source: Literal["api", "cli", "ci"] = "api",
     repo: Annotated[str | None, Query(max_length=256, pattern=r"^[\w.\-]+(/[\w.\-]+)+$",
                                       description="owner/name (CI)")] = None,
     ref: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
     sha: Annotated[str | None, Query(pattern="^[0-9a-f]{7,64}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="dry run: runs per page")] = 1000,
+    cursor: Annotated[str | None, Query(max_length=200,
+                                        description="dry run: the next page's cursor")] = None,
 ) -> SweepCreated | SweepPlan:
     if dry_run:
-        service.check_references(session, submitted.spec)
-        runs = expand(submitted.spec)
+        plan = service.plan_sweep(session, submitted.spec, settings.max_runs, limit, cursor)
         response.status_code = 200
         return SweepPlan(
-            name=submitted.spec.name, task=submitted.spec.task_name, run_count=len(runs),
-            baseline_count=sum(r.kind == "baseline" for r in runs),
+            name=submitted.spec.name, task=submitted.spec.task_name, run_count=plan.run_count,
+            baseline_count=plan.baseline_count, next_cursor=plan.next_cursor,
             runs=[RunPlan(name=r.name, kind=r.kind, seed=r.seed, queue=r.queue,
                           config_hash=r.config_hash, baseline_key=r.baseline_key,
-                          params=r.params) for r in runs])
+                          params=r.params) for r in plan.runs])
     stored = service.create_sweep(session, fx, submitted.spec, submitted.raw,
                                   service.Provenance(source, repo, ref, sha))
     return SweepCreated(id=stored.sweep.id, name=stored.sweep.name,

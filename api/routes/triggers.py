@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from api.deps import Admin, Reader, SessionDep
+from api.deps import Admin, Reader, SessionDep, SettingsDep
 from api.models import Trigger
 from api.schemas.common import IdPath
 from api.schemas.triggers import (
@@ -42,8 +42,9 @@ def _public(trigger: Trigger) -> dict[str, Any]:
 
 @router.post("", status_code=201, responses=INVALID,
              summary="Create a trigger; a generated secret is shown once")
-def create(body: TriggerCreate, _: Admin, session: SessionDep) -> TriggerCreated:
-    trigger, generated = service.create_trigger(session, body)
+def create(body: TriggerCreate, _: Admin, session: SessionDep,
+           settings: SettingsDep) -> TriggerCreated:
+    trigger, generated = service.create_trigger(session, body, settings.max_runs)
     return TriggerCreated.model_validate({**_public(trigger), "secret": generated})
 
 
@@ -60,10 +61,10 @@ def get(trigger_id: IdPath, _: Reader, session: SessionDep) -> TriggerPublic:
 
 @router.patch("/{trigger_id}", responses=INVALID,
               summary="Change a trigger; fields left out stay as they are")
-def update(trigger_id: IdPath, body: TriggerUpdate, _: Admin,
-           session: SessionDep) -> TriggerPublic:
+def update(trigger_id: IdPath, body: TriggerUpdate, _: Admin, session: SessionDep,
+           settings: SettingsDep) -> TriggerPublic:
     return TriggerPublic.model_validate(
-        _public(service.update_trigger(session, trigger_id, body)))
+        _public(service.update_trigger(session, trigger_id, body, settings.max_runs)))
 
 
 @router.delete("/{trigger_id}", status_code=204, summary="Delete a trigger")

@@ -10,6 +10,7 @@ from api.deps import EffectsDep, Reader, SessionDep, SettingsDep, WorkerAuth
 from api.models import Worker
 from api.schemas.workers import WorkerHeartbeat, WorkerPublic, WorkerRegister, WorkersPublic
 from api.services import workers as service
+from compression.spec.versions import squeezelab_version
 
 router = APIRouter(prefix="/api/v1/workers", tags=["workers"])
 WorkerIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[\w.:@\-]+$")]
@@ -18,7 +19,8 @@ WorkerIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[\w.
 def _public(worker: Worker, lease_seconds: float) -> WorkerPublic:
     return WorkerPublic(
         id=worker.id, hostname=worker.hostname, queues=worker.queues, tasks=worker.tasks,
-        hardware=worker.hardware, current_run_id=worker.current_run_id,
+        hardware=worker.hardware, version=worker.version, torch_version=worker.torch_version,
+        current_run_id=worker.current_run_id,
         registered_at=worker.registered_at, last_heartbeat=worker.last_heartbeat,
         alive=service.is_alive(worker, lease_seconds))
 
@@ -39,4 +41,5 @@ def heartbeat(worker_id: WorkerIdPath, body: WorkerHeartbeat, _: WorkerAuth,
 @router.get("", summary="List workers")
 def list_(_: Reader, session: SessionDep, settings: SettingsDep) -> WorkersPublic:
     return WorkersPublic(items=[_public(w, settings.lease_seconds)
-                                for w in service.list_workers(session)])
+                                for w in service.list_workers(session)],
+                         api_version=squeezelab_version())

@@ -56,16 +56,20 @@ class RunPlan(BaseModel):
 
 
 class SweepPlan(BaseModel):
-    """What a spec expands to (``dry_run=true``); nothing is stored."""
+    """What a spec expands to (``dry_run=true``); nothing is stored. ``runs`` is one page
+    (``limit``, at most 1,000); ``run_count`` counts them all."""
 
     model_config = example({"name": "quick", "task": "digits-mlp", "run_count": 6,
-                            "baseline_count": 2, "runs": [RUN_PLAN_EXAMPLE]})
+                            "baseline_count": 2, "runs": [RUN_PLAN_EXAMPLE],
+                            "next_cursor": None})
 
     name: str
     task: str
     run_count: int
     baseline_count: int
     runs: list[RunPlan]
+    next_cursor: str | None = Field(description="post the same spec with ?dry_run=true&"
+                                                "cursor= for the next page of runs")
 
 
 class SweepCreated(BaseModel):

@@ -12,7 +12,11 @@ from api.schemas.common import example
 from api.schemas.triggers import EventKind, Repository
 
 Outcome = Literal["created", "ignored", "ping", "error", "processing"]
+# Pydantic's patterns run on the Rust regex engine, where ``$`` matches only at the very end
+# (never before a trailing newline, as Python's re does); tests/unit/api pin that.
 Sha = Annotated[str, Field(pattern=r"^[0-9a-f]{7,64}$", examples=["6113728f27ae82c7b1a177c8"])]
+# No control characters: NUL cannot be stored in PostgreSQL text; the others are not names.
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 
 RESULT_EXAMPLE: JsonDict = {
     "provider": "github", "delivery_id": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
@@ -73,11 +77,11 @@ class GenericEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [GENERIC_EXAMPLE]})
 
-    delivery_id: Annotated[str, Field(min_length=1, max_length=128,
+    delivery_id: Annotated[str, Field(min_length=1, max_length=128, pattern=PRINTABLE,
                                       description="unique per delivery; a repeat is a no-op")]
     event: EventKind
     repository: Repository
-    ref: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    ref: Annotated[str, Field(min_length=1, max_length=256, pattern=PRINTABLE)] | None = None
     sha: Sha | None = None
     pr: Annotated[int, Field(ge=1)] | None = None
 

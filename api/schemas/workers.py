@@ -13,14 +13,16 @@ from api.schemas.common import example
 WORKER_EXAMPLE: JsonDict = {
     "id": "gpu-box-1:4242", "hostname": "gpu-box-1", "queues": ["cpu", "gpu"],
     "tasks": ["digits-mlp", "digits-cnn"], "hardware": {"gpu": "H100", "torch": "2.13"},
-    "current_run_id": 42, "registered_at": "2026-11-23T12:00:00Z",
-    "last_heartbeat": "2026-11-23T12:31:10Z", "alive": True}
+    "version": "0.1.0", "torch_version": "2.13.0", "current_run_id": 42,
+    "registered_at": "2026-11-23T12:00:00Z", "last_heartbeat": "2026-11-23T12:31:10Z",
+    "alive": True}
 
 
 class WorkerRegister(BaseModel):
     model_config = example({"id": "gpu-box-1:4242", "hostname": "gpu-box-1",
                             "queues": ["cpu", "gpu"], "tasks": ["digits-mlp", "digits-cnn"],
-                            "hardware": {"gpu": "H100", "torch": "2.13"}})
+                            "hardware": {"gpu": "H100", "torch": "2.13"},
+                            "version": "0.1.0", "torch_version": "2.13.0"})
 
     id: str = Field(min_length=1, max_length=128, pattern=r"^[\w.:@\-]+$",
                     examples=["gpu-box-1:4242"])
@@ -30,6 +32,10 @@ class WorkerRegister(BaseModel):
                              examples=[["digits-mlp", "digits-cnn"]])
     hardware: dict[str, Any] = Field(default_factory=dict,
                                      examples=[{"cpu": "Xeon", "gpu": "H100", "torch": "2.13"}])
+    # Optional: workers older than this field send none, and still register.
+    version: str | None = Field(default=None, min_length=1, max_length=64,
+                                description="the worker's squeezelab version")
+    torch_version: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class WorkerHeartbeat(BaseModel):
@@ -46,6 +52,9 @@ class WorkerPublic(BaseModel):
     queues: list[str]
     tasks: list[str]
     hardware: dict[str, Any]
+    version: str | None = Field(description="the worker's squeezelab version (null: it did "
+                                "not say)")
+    torch_version: str | None
     current_run_id: int | None
     registered_at: datetime
     last_heartbeat: datetime
@@ -53,6 +62,8 @@ class WorkerPublic(BaseModel):
 
 
 class WorkersPublic(BaseModel):
-    model_config = example({"items": [WORKER_EXAMPLE]})
+    model_config = example({"items": [WORKER_EXAMPLE], "api_version": "0.1.0"})
 
     items: list[WorkerPublic]
+    api_version: str = Field(description="the API's squeezelab version, which each worker's "
+                             "should match")

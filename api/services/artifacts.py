@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 from api.errors import InvalidInputError, NotFoundError, PayloadTooLargeError, Violation
 from api.models import Artifact, Run, utcnow
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,127}")
 
 
 def artifact_path(root: Path, run_id: int, name: str) -> Path:
     """Where an artifact lives; a name that is not one safe path component is a 422."""
-    if not _NAME.match(name) or ".." in name:
+    if not _NAME.fullmatch(name) or ".." in name:
         raise InvalidInputError("invalid artifact name", [Violation(
             "path:/name", "use 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit")])
     base = (root / str(run_id)).resolve()

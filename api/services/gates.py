@@ -87,7 +87,7 @@ def _speedup(runs: list[RunOutcome]) -> tuple[float | None, str | None, int | No
                 value = _number(x)
                 if value is not None and _noise(run.summary, runtime, batch):
                     value = 1.0
-                if value is not None and str(batch).isdigit():
+                if value is not None and str(batch).isascii() and str(batch).isdigit():
                     by_batch[int(batch)][str(runtime)].append(value)
     if not by_batch:
         return None, None, None

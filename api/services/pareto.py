@@ -43,7 +43,7 @@ def pareto_front(session: Session, sweep_id: int, x: str, y: str, x_goal: str,
     rather than 10,000 summaries for Python to decode.
     """
     for name, path in (("x", x), ("y", y)):
-        if not SUMMARY_PATH.match(path):
+        if not SUMMARY_PATH.fullmatch(path):
             raise InvalidInputError("bad summary path", [
                 Violation(f"query:/{name}", "use summary.<field>[.<field>...]")])
     get_sweep(session, sweep_id)

@@ -31,7 +31,7 @@ def _sort(sort: str) -> tuple[Any, bool]:
     field = sort.lstrip("-+")
     if field in _COLUMNS:
         return _COLUMNS[field], descending
-    if SUMMARY_PATH.match(field):
+    if SUMMARY_PATH.fullmatch(field):
         return summary_number(field), descending
     raise InvalidInputError("unknown sort field", [Violation(
         "query:/sort", f"{field!r}: use a column ({', '.join(_COLUMNS)}) or summary.<path>")])

@@ -13,8 +13,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 
 PREFIX = "sha256="
+# ASCII digits only: str.isdigit() is also true of "²", which int() refuses.
+_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 def _hex(secret: str, message: bytes) -> str:
@@ -48,7 +51,7 @@ def generic_signature(secret: str, timestamp: str, body: bytes) -> str:
 
 def fresh(timestamp: str | None, now: float, tolerance_s: float) -> bool:
     """Whether ``timestamp`` (integer unix seconds) is within ``tolerance_s`` of ``now``."""
-    if not timestamp or not timestamp.isdigit() or len(timestamp) > 12:
+    if not timestamp or not _SECONDS.fullmatch(timestamp):
         return False
     sent = int(timestamp)
     return math.isfinite(now) and abs(now - sent) <= tolerance_s

@@ -18,7 +18,8 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from api.models import Run
 
-SUMMARY_PATH = re.compile(r"^summary(\.[A-Za-z0-9_\-]{1,64}){1,6}$")
+# Use with fullmatch: ``$`` with match() would also accept a trailing newline.
+SUMMARY_PATH = re.compile(r"summary(\.[A-Za-z0-9_\-]{1,64}){1,6}")
 
 
 class summary_number(FunctionElement[float]):
@@ -31,7 +32,7 @@ class summary_number(FunctionElement[float]):
     inherit_cache = False
 
     def __init__(self, path: str) -> None:
-        if not SUMMARY_PATH.match(path):
+        if not SUMMARY_PATH.fullmatch(path):
             raise ValueError(f"not a summary path: {path!r}")
         self.keys = tuple(path.split(".")[1:])
         super().__init__(Run.summary)

@@ -3,6 +3,7 @@ retry-failed and delete."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from api.services.statuses import stage_pending, stage_retry
 from api.services.sweeps_state import maybe_end_sweep, run_counts
 from api.services.uploads import missing_uploads
 from compression.errors import FieldError, InvalidSpecError
-from compression.spec import RunConfig, SweepSpec, expand
+from compression.spec import RunConfig, SweepSpec, check_run_count, expand, iter_runs, run_count
 
 # Sweeps from these sources report commit statuses (when a trigger of their repo has a token).
 CI_SOURCES = ("ci", "webhook")
@@ -74,11 +75,34 @@ def check_references(session: Session, spec: SweepSpec) -> None:
         raise InvalidSpecError([FieldError(v.pointer, v.message) for v in missing])
 
 
+@dataclass(frozen=True)
+class PlanPage:
+    """One page of the runs a spec expands to, and how many there are in all."""
+
+    runs: list[RunConfig]
+    run_count: int
+    baseline_count: int
+    next_cursor: str | None
+
+
+def plan_sweep(session: Session, spec: SweepSpec, max_runs: int, limit: int,
+               cursor: str | None) -> PlanPage:
+    """A dry run: the runs from ``cursor`` on (at most ``limit``); nothing is stored."""
+    check_references(session, spec)
+    check_run_count(spec, max_runs)
+    page = decode_cursor(cursor, "offset")
+    offset = page["offset"] if page else 0
+    total = run_count(spec)
+    runs = list(itertools.islice(iter_runs(spec, offset), limit))
+    more = encode_cursor({"offset": offset + limit}) if offset + limit < total else None
+    return PlanPage(runs, total, len(spec.seeds), more)
+
+
 def create_sweep(session: Session, fx: Effects, spec: SweepSpec, raw: dict[str, Any],
                  provenance: Provenance) -> StoredSweep:
     """Store the sweep and all its runs in one transaction, then enqueue the baselines."""
     check_references(session, spec)
-    configs = expand(spec)
+    configs = expand(spec, max_runs=fx.settings.max_runs)
     sweep = Sweep(name=spec.name, task=spec.task_name, status="queued", source=provenance.source,
                   repo=provenance.repo, ref=provenance.ref, sha=provenance.sha, spec=raw)
     session.add(sweep)

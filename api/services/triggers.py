@@ -22,6 +22,7 @@ from api.schemas.triggers import StatusReporting, TriggerCreate, TriggerUpdate
 from api.services.webhook_events import CiEvent
 from compression.errors import InvalidSpecError
 from compression.spec import SweepSpec, parse_spec
+from compression.spec.limits import raw_errors
 from compression.spec.template import render
 
 DEFAULT_API_BASE = {"github": "https://api.github.com", "gitlab": "https://gitlab.com/api/v4"}
@@ -29,16 +30,21 @@ SAMPLE = CiEvent("push", "octo-org/example", "refs/heads/main",
                  "0123456789abcdef0123456789abcdef01234567", "main", "1")
 
 
-def render_spec(template: Mapping[str, Any], event: CiEvent) -> tuple[SweepSpec, dict[str, Any]]:
-    """The spec a trigger's template gives for ``event``; raises ``InvalidSpecError``."""
+def render_spec(template: Mapping[str, Any], event: CiEvent,
+                max_runs: int) -> tuple[SweepSpec, dict[str, Any]]:
+    """The spec a trigger's template gives for ``event``; raises ``InvalidSpecError`` (also
+    ``SweepTooLargeError``: more than ``max_runs`` runs)."""
+    errors = raw_errors(template)  # before render, which recurses once per level
+    if errors:
+        raise InvalidSpecError(errors)
     raw: dict[str, Any] = render(dict(template), event.variables())
-    return parse_spec(raw), raw
+    return parse_spec(raw, max_runs=max_runs), raw
 
 
-def check_template(template: Mapping[str, Any]) -> None:
+def check_template(template: Mapping[str, Any], max_runs: int) -> None:
     """422 with a pointer under ``/template`` per bad field of the rendered sample."""
     try:
-        render_spec(template, SAMPLE)
+        render_spec(template, SAMPLE, max_runs)
     except InvalidSpecError as exc:
         raise InvalidInputError(
             "the template does not render to a valid sweep spec (checked with sample "
@@ -63,9 +69,11 @@ def _set_statuses(trigger: Trigger, statuses: StatusReporting | None) -> None:
     trigger.status_token = statuses.token.get_secret_value()
 
 
-def create_trigger(session: Session, body: TriggerCreate) -> tuple[Trigger, str | None]:
-    """Store a trigger; returns it with its secret when one was generated (shown once)."""
-    check_template(body.template)
+def create_trigger(session: Session, body: TriggerCreate,
+                   max_runs: int) -> tuple[Trigger, str | None]:
+    """Store a trigger; returns it with its secret when one was generated (shown once).
+    max_runs: the most runs its template may expand to."""
+    check_template(body.template, max_runs)
     generated = None if body.secret is not None else new_secret()
     secret = body.secret.get_secret_value() if body.secret is not None else generated
     trigger = Trigger(name=body.name, provider=body.provider, repository=body.repository,
@@ -88,12 +96,13 @@ def get_trigger(session: Session, trigger_id: int) -> Trigger:
     return trigger
 
 
-def update_trigger(session: Session, trigger_id: int, body: TriggerUpdate) -> Trigger:
+def update_trigger(session: Session, trigger_id: int, body: TriggerUpdate,
+                   max_runs: int) -> Trigger:
     """Apply the fields the request set; ``statuses: null`` turns reporting off."""
     trigger = get_trigger(session, trigger_id)
     given = body.model_fields_set
     if body.template is not None:
-        check_template(body.template)
+        check_template(body.template, max_runs)
         trigger.template = body.template
     for field in ("name", "repository", "branches", "enabled"):
         value = getattr(body, field)

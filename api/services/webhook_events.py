@@ -1,8 +1,10 @@
 """Provider payloads reduced to what triggers match on: a ``CiEvent``.
 
 Pure functions over already-decoded JSON. Every value is checked before it is used: a
-repository name or ref of the wrong type or length is dropped, and a sha that is not hex
-is dropped (it becomes part of a status API URL path).
+repository name or ref of the wrong type or length, or with a control character (NUL cannot
+be stored in PostgreSQL text), is dropped, and a sha that is not hex is dropped (it becomes
+part of a status API URL path). Patterns match whole values (``fullmatch``: ``$`` would
+also match before a trailing newline).
 
 Event kinds: ``push`` (a branch), ``tag`` (a pushed tag), ``pull_request`` (a GitHub pull
 request or a GitLab merge request: opened, reopened, or new commits pushed to it) and
@@ -19,8 +21,9 @@ from typing import Any
 from api.schemas.webhooks import GenericEvent
 from compression.spec.template import placeholder_values
 
-_SHA = re.compile(r"^[0-9a-f]{7,64}$")
-_ZERO = re.compile(r"^0+$")
+_SHA = re.compile(r"[0-9a-f]{7,64}")
+_ZERO = re.compile(r"0+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 GITLAB_EVENTS = {"Push Hook": "push", "Tag Push Hook": "tag",
                  "Merge Request Hook": "pull_request", "Release Hook": "release"}
 
@@ -54,13 +57,16 @@ def _get(payload: Any, *path: str) -> Any:
 
 
 def text(value: Any, limit: int = 256) -> str | None:
-    """A non-empty string of at most ``limit`` characters, else None."""
-    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+    """A non-empty string of at most ``limit`` characters and no control character, else
+    None."""
+    if not isinstance(value, str) or not 0 < len(value) <= limit or _CONTROL.search(value):
+        return None
+    return value
 
 
 def sha_of(value: Any) -> str | None:
     """A lowercase hex commit id, else None (all zeros: a deleted ref)."""
-    if not isinstance(value, str) or not _SHA.match(value) or _ZERO.match(value):
+    if not isinstance(value, str) or not _SHA.fullmatch(value) or _ZERO.fullmatch(value):
         return None
     return value
 
@@ -81,7 +87,7 @@ def _ref_event(kind: str, repo: str, ref: str | None, after: Any, deleted: bool)
     branch = ref.removeprefix("refs/heads/") if ref and ref.startswith("refs/heads/") else None
     sha = sha_of(after)
     skip = None
-    if deleted or (isinstance(after, str) and _ZERO.match(after)):
+    if deleted or (isinstance(after, str) and _ZERO.fullmatch(after)):
         skip = f"{ref or 'the ref'} was deleted"
     elif sha is None:
         skip = "the delivery names no commit"

@@ -68,7 +68,7 @@ def decode_json(body: bytes) -> dict[str, Any]:
     """The body as a JSON object, else 422."""
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
         payload = None
     if not isinstance(payload, dict):
         raise InvalidInputError("the webhook body is not a JSON object (set the webhook's "
@@ -136,7 +136,7 @@ def _act(session: Session, fx: Effects, event: CiEvent,
     errors: list[str] = []
     for trigger in matched:
         try:
-            spec, raw = triggers.render_spec(trigger.template, event)
+            spec, raw = triggers.render_spec(trigger.template, event, fx.settings.max_runs)
         except InvalidSpecError as exc:
             errors.append(f"trigger {trigger.id} ({trigger.name}): {exc}")
             continue

@@ -1,6 +1,6 @@
 """Measurement: safe weight files, ONNX export, MACs, sparsity, measured latency, run summary."""
 
-from compression.measure.hardware import hardware_fingerprint
+from compression.measure.hardware import engine_versions, hardware_fingerprint
 from compression.measure.latency import LatencySubject, measure_latency, percentile
 from compression.measure.macs import count_macs, weight_density
 from compression.measure.onnx_export import export_onnx
@@ -20,6 +20,7 @@ __all__ = [
     "WeightStats",
     "count_macs",
     "dense_fp32_bytes",
+    "engine_versions",
     "export_onnx",
     "hardware_fingerprint",
     "load_into",

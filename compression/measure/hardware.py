@@ -1,4 +1,4 @@
-"""Which machine a measurement ran on."""
+"""Which machine a measurement ran on, and which library versions."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import platform
 from pathlib import Path
 
 import torch
+
+from compression.spec.versions import EngineVersions, distribution_version, squeezelab_version
 
 
 @functools.cache
@@ -48,3 +50,10 @@ def hardware_fingerprint(threads: int) -> dict[str, object]:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
+
+
+def engine_versions() -> EngineVersions:
+    """squeezelab's version and those of the libraries that train and measure a run."""
+    return EngineVersions(squeezelab=squeezelab_version(), torch=torch.__version__,
+                          transformers=distribution_version("transformers"),
+                          onnxruntime=_onnxruntime_version())

@@ -9,6 +9,7 @@ This module must not import torch (an import-linter contract and a test check it
 """
 
 from compression.spec.grid import expand_recipe, recipe_axes
+from compression.spec.limits import DEFAULT_MAX_RUNS, check_run_count, run_count
 from compression.spec.metrics import Goal, MetricSpec, builtin_goal, metric_drop
 from compression.spec.models import (
     SPEC_VERSION,
@@ -30,7 +31,7 @@ from compression.spec.models import (
     TrainSpec,
 )
 from compression.spec.parse import load_spec_text, parse_spec
-from compression.spec.runs import RunConfig, expand
+from compression.spec.runs import RunConfig, expand, iter_runs
 from compression.spec.stored import StoredConfigError, load_run_config
 from compression.spec.summary import PrimaryMetric, RunSummary
 from compression.spec.task import (
@@ -44,11 +45,12 @@ from compression.spec.task import (
 from compression.spec.types import Axis, scalar
 
 __all__ = [
-    "SPEC_VERSION", "Axis", "BaselineSpec", "DistillSpec", "GatesSpec", "Goal", "GuardSpec",
-    "HFModelSource", "ImageFolderSource", "LatencySpec", "LoaderSpec", "MeasureSpec",
-    "MetricSpec", "OptimizerSpec", "PrimaryMetric", "PruneSpec", "PythonDataSource",
-    "PythonModelSource", "QuantizeSpec", "RecipeSpec", "RunConfig", "RunSummary", "Runtime",
-    "ScheduleKind", "ScheduleSpec", "SensitivitySpec", "StoredConfigError", "SweepSpec",
-    "TaskSpec", "TrainSpec", "builtin_goal", "expand", "expand_recipe", "load_run_config",
-    "load_spec_text", "metric_drop", "parse_spec", "recipe_axes", "scalar",
+    "DEFAULT_MAX_RUNS", "SPEC_VERSION", "Axis", "BaselineSpec", "DistillSpec", "GatesSpec",
+    "Goal", "GuardSpec", "HFModelSource", "ImageFolderSource", "LatencySpec", "LoaderSpec",
+    "MeasureSpec", "MetricSpec", "OptimizerSpec", "PrimaryMetric", "PruneSpec",
+    "PythonDataSource", "PythonModelSource", "QuantizeSpec", "RecipeSpec", "RunConfig",
+    "RunSummary", "Runtime", "ScheduleKind", "ScheduleSpec", "SensitivitySpec",
+    "StoredConfigError", "SweepSpec", "TaskSpec", "TrainSpec", "builtin_goal",
+    "check_run_count", "expand", "expand_recipe", "iter_runs", "load_run_config",
+    "load_spec_text", "metric_drop", "parse_spec", "recipe_axes", "run_count", "scalar",
 ]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from compression.errors import FieldError
 from compression.spec.grid import expand_recipe
+from compression.spec.limits import run_count
 from compression.spec.types import scalar
 
 if TYPE_CHECKING:  # the models call these checks from their validator
@@ -21,7 +22,10 @@ class SemanticErrors(ValueError):
         super().__init__("; ".join(f"{e.pointer}: {e.message}" for e in errors))
 
 
-def semantic_errors(spec: SweepSpec) -> Iterator[FieldError]:
+def semantic_errors(spec: SweepSpec, max_runs: int) -> Iterator[FieldError]:
+    """Errors of ``spec``; its grid points are checked one by one only when there are at
+    most ``max_runs`` runs (a larger sweep is refused by its size alone, unexpanded)."""
+    check_variants = run_count(spec) <= max_runs
     if len(set(spec.seeds)) != len(spec.seeds):
         yield FieldError("/seeds", "seeds must be distinct")
     if spec.baseline.weights is not None and spec.baseline.epochs != 0:
@@ -34,7 +38,7 @@ def semantic_errors(spec: SweepSpec) -> Iterator[FieldError]:
         if recipe.name in seen or recipe.name == "baseline":
             yield FieldError(f"{at}/name", f"recipe name {recipe.name!r} is used twice or reserved")
         seen.add(recipe.name)
-        for variant in expand_recipe(recipe):
+        for variant in expand_recipe(recipe) if check_variants else ():
             yield from _recipe_errors(variant, at)
 
 

@@ -41,13 +41,15 @@ def recipe_axes(recipe: BaseModel) -> list[tuple[str, list[Any]]]:
     return [(".".join(path), values) for path, values in _axes(recipe)]
 
 
-def expand_recipe(recipe: M) -> Iterator[M]:
-    """Every grid point of a recipe, as an axis-free recipe, in a deterministic order."""
+def expand_recipe(recipe: M, start: int = 0) -> Iterator[M]:
+    """Every grid point of a recipe, as an axis-free recipe, in a deterministic order, from
+    the ``start``-th on (the points before it are skipped without being made)."""
     axes = list(_axes(recipe))
     if not axes:
-        yield recipe
+        yield from [recipe][start:]
         return
-    for point in itertools.product(*(values for _, values in axes)):
+    points = itertools.product(*(values for _, values in axes))
+    for point in itertools.islice(points, start, None):
         data = recipe.model_dump()
         for (path, _), value in zip(axes, point, strict=True):
             _with_value(data, path, value)

@@ -17,10 +17,11 @@ from compression.spec.types import SpecModel
 Goal = Literal["max", "min"]
 METRIC_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 METRIC_NAME = Annotated[str, Field(pattern=METRIC_PATTERN, examples=["macro_f1"])]
-_TOP_K = re.compile(r"^top([1-9][0-9]?)_accuracy$")
+# Python's ``$`` also matches before a trailing newline: fullmatch, and \Z, end at the end.
+_TOP_K = re.compile(r"top([1-9][0-9]?)_accuracy")
 # Metrics that are fractions in [0, 1]: shown as percent, their drops in points (the
 # dashboard's lib/metric.ts uses the same rule).
-_FRACTION = re.compile(r"(^|_)(accuracy|f1|precision|recall|auc)$")
+_FRACTION = re.compile(r"(^|_)(accuracy|f1|precision|recall|auc)\Z")
 
 # Built-in metrics: name -> goal. ``top<k>_accuracy`` for any k from 1 to 99 as well.
 BUILTIN_GOALS: dict[str, Goal] = {
@@ -33,7 +34,7 @@ BUILTIN_GOALS: dict[str, Goal] = {
 
 def top_k(name: str) -> int | None:
     """k of a ``top<k>_accuracy`` name, else None."""
-    match = _TOP_K.match(name)
+    match = _TOP_K.fullmatch(name)
     return int(match.group(1)) if match else None
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from compression.spec.checks import SemanticErrors, semantic_errors
+from compression.spec.limits import DEFAULT_MAX_RUNS
 from compression.spec.metrics import MetricSpec
 from compression.spec.task import PYTHON_REF, TASK_NAME, LoaderSpec, TaskSpec
 from compression.spec.types import (
+    INT32_MAX,
+    INT64_MAX,
     Axis,
     Fraction,
     NoBool,
@@ -217,7 +220,7 @@ class LatencySpec(SpecModel):
         default_factory=lambda: [1, 64]
     )
     warmup: NonNegInt = 10
-    repeats: Annotated[int, NoBool, Field(ge=3)] = 50
+    repeats: Annotated[int, NoBool, Field(ge=3, le=INT32_MAX)] = 50
     threads: PositiveInt = 1
     runtimes: Annotated[list[Runtime], Field(min_length=1)] = Field(
         default_factory=lambda: list[Runtime](["torch", "onnxruntime"])
@@ -255,7 +258,8 @@ class GatesSpec(SpecModel):
     max_metric_drop: Annotated[float, NoBool, Field(ge=0.0)] | None = None
     max_accuracy_drop: Annotated[float, NoBool, Field(ge=0.0, le=1.0)] | None = None
     min_speedup: PositiveFloat | None = None
-    max_stored_size: PositiveInt | None = None
+    # In bytes: a compressed large model can exceed a 32-bit count.
+    max_stored_size: Annotated[int, NoBool, Field(gt=0, le=INT64_MAX)] | None = None
     apply_to: Literal["best", "each_recipe"] = "best"
 
 
@@ -278,7 +282,8 @@ class SweepSpec(SpecModel):
     """
 
     version: Annotated[int, NoBool, Field(ge=1, le=SPEC_VERSION)] = SPEC_VERSION
-    name: Annotated[str, Field(min_length=1, max_length=128)]
+    # One line of text (pydantic's Rust engine: ``$`` is the very end, not before a "\n").
+    name: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
     task: TaskRef
     device: Literal["cpu", "cuda"] = "cpu"
     seeds: Annotated[list[NonNegInt], Field(min_length=1, max_length=100)] = Field(
@@ -298,8 +303,10 @@ class SweepSpec(SpecModel):
         return self.task if isinstance(self.task, str) else self.task.name
 
     @model_validator(mode="after")
-    def _check_semantics(self) -> Self:
-        errors = list(semantic_errors(self))
+    def _check_semantics(self, info: ValidationInfo) -> Self:
+        # parse_spec passes the caller's run limit (the API's setting) in the context.
+        context = info.context if isinstance(info.context, dict) else {}
+        errors = list(semantic_errors(self, context.get("max_runs", DEFAULT_MAX_RUNS)))
         if errors:
             raise SemanticErrors(errors)
         return self

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from compression.errors import FieldError, InvalidSpecError
 from compression.spec.checks import SemanticErrors
+from compression.spec.limits import DEFAULT_MAX_RUNS, check_run_count, nesting_too_deep, raw_errors
 from compression.spec.models import SweepSpec
 
 
@@ -49,20 +50,28 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     return errors
 
 
-def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
-    """Validate a decoded spec; raise ``InvalidSpecError`` with a JSON pointer per bad field."""
+def parse_spec(data: Mapping[str, Any], *, max_runs: int = DEFAULT_MAX_RUNS) -> SweepSpec:
+    """Validate a decoded spec; raise ``InvalidSpecError`` with a JSON pointer per bad field,
+    or ``SweepTooLargeError`` when it expands to more than ``max_runs`` runs."""
+    errors = raw_errors(data)
+    if errors:
+        raise InvalidSpecError(errors)
     try:
-        return SweepSpec.model_validate(data)
+        spec = SweepSpec.model_validate(data, context={"max_runs": max_runs})
     except ValidationError as exc:
         raise InvalidSpecError(field_errors(exc)) from None
+    check_run_count(spec, max_runs)
+    return spec
 
 
-def load_spec_text(text: str) -> SweepSpec:
+def load_spec_text(text: str, *, max_runs: int = DEFAULT_MAX_RUNS) -> SweepSpec:
     """Parse a YAML or JSON spec (JSON is YAML)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidSpecError([FieldError("", f"not valid YAML or JSON: {exc}")]) from None
+    except RecursionError:
+        raise InvalidSpecError([nesting_too_deep()]) from None
     if not isinstance(data, dict):
         raise InvalidSpecError([FieldError("", "the spec must be a mapping")])
-    return parse_spec(data)
+    return parse_spec(data, max_runs=max_runs)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from compression.spec.grid import expand_recipe, recipe_axes
+from compression.spec.limits import DEFAULT_MAX_RUNS, check_run_count
 from compression.spec.metrics import MetricSpec
 from compression.spec.models import (
     SPEC_VERSION,
@@ -84,25 +86,42 @@ def _format_value(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def expand(spec: SweepSpec) -> list[RunConfig]:
-    """Resolve a sweep into runs: the baselines (one per seed), then each recipe's grid × seeds."""
+def expand(spec: SweepSpec, *, max_runs: int = DEFAULT_MAX_RUNS) -> list[RunConfig]:
+    """Resolve a sweep into runs: the baselines (one per seed), then each recipe's grid × seeds.
+
+    Raises ``SweepTooLargeError``, before making any run, when there would be more than
+    ``max_runs``.
+    """
+    check_run_count(spec, max_runs)
+    return list(iter_runs(spec))
+
+
+def iter_runs(spec: SweepSpec, start: int = 0) -> Iterator[RunConfig]:
+    """The runs of ``expand``, in its order, made one at a time from the ``start``-th on (a
+    page of a dry run: the runs before it are counted past, not made). No size limit."""
     common = {"task": spec.task, "device": spec.device, "baseline": spec.baseline,
               "measure": spec.measure, "metric": spec.metric, "loader": spec.loader}
-    runs = [RunConfig(name=f"baseline@seed{seed}", kind="baseline", seed=seed, **common)
-            for seed in spec.seeds]
+    seeds = len(spec.seeds)
+    for seed in spec.seeds[start:]:
+        yield RunConfig(name=f"baseline@seed{seed}", kind="baseline", seed=seed, **common)
+    skip = max(0, start - seeds)
     for recipe in spec.recipes:
         axes = recipe_axes(recipe)
-        for variant in expand_recipe(recipe):
+        block = math.prod(len(values) for _, values in axes) * seeds
+        if skip >= block:
+            skip -= block
+            continue
+        first_variant, first_seed = divmod(skip, seeds)
+        skip = 0
+        for variant in expand_recipe(recipe, first_variant):
             params = {path: _lookup(variant, path) for path, _ in axes}
             label = ",".join(f"{p.rsplit('.', 1)[-1]}={_format_value(v)}"
                              for p, v in params.items())
             base = f"{recipe.name}[{label}]" if label else recipe.name
-            runs.extend(
-                RunConfig(name=f"{base}@seed{seed}", kind="compress", seed=seed, recipe=variant,
-                          params=params, guard=spec.guard, **common)
-                for seed in spec.seeds
-            )
-    return runs
+            for seed in spec.seeds[first_seed:]:
+                yield RunConfig(name=f"{base}@seed{seed}", kind="compress", seed=seed,
+                                recipe=variant, params=params, guard=spec.guard, **common)
+            first_seed = 0
 
 
 def _lookup(model: BaseModel, dotted: str) -> Any:

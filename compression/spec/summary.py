@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from compression.spec.metrics import Goal, metric_drop
 from compression.spec.types import NoBool
+from compression.spec.versions import EngineVersions
 
 # A figure: JSON's true/false is never one (pydantic would otherwise read true as 1.0).
 Number = Annotated[float, NoBool]
@@ -118,6 +119,9 @@ class RunSummary(BaseModel):
         default=None, description="runtimes the spec asked for that this run has no latency "
         "on, and why", examples=[{"torch": "the int8 model runs on ONNX Runtime only"}])
     hardware: dict[str, Any] | None = None
+    versions: EngineVersions | None = Field(
+        default=None, description="the versions of squeezelab and the libraries that trained "
+        "and measured this run: results from different versions may differ")
     chance: Number | None = Field(
         default=None, description="the primary metric of the best input-free predictor (the "
         "test split's class prior, or a random guess): what a model that learned nothing gets")

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 PLACEHOLDER = re.compile(r"\$\{(sha|ref|repo|pr)\}")
-_PULL_REF = re.compile(r"^refs/(?:pull|merge-requests)/(\d+)/")
+# A prefix (the ref goes on: /head, /merge); ASCII digits (\d also matches other scripts').
+_PULL_REF = re.compile(r"refs/(?:pull|merge-requests)/([0-9]+)/")
 
 
 def render(template: Any, values: Mapping[str, str]) -> Any:

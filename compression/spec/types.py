@@ -1,4 +1,5 @@
-"""Field types shared by the spec models: grid axes, numbers that are never booleans."""
+"""Field types shared by the spec models: grid axes, numbers that are never booleans (nor
+infinite, nor beyond what the database's columns hold)."""
 
 from __future__ import annotations
 
@@ -29,14 +30,19 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
+# Spec integers fit a 32-bit column (a seed is stored in ``runs.seed``); a larger epoch
+# count or step is a typo, not a plan.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
 NoBool = BeforeValidator(_not_bool)
 Fraction = Annotated[float, NoBool, Field(ge=0.0, lt=1.0)]
 PositiveFloat = Annotated[float, NoBool, Field(gt=0.0)]
-NonNegInt = Annotated[int, NoBool, Field(ge=0)]
-PositiveInt = Annotated[int, NoBool, Field(gt=0)]
+NonNegInt = Annotated[int, NoBool, Field(ge=0, le=INT32_MAX)]
+PositiveInt = Annotated[int, NoBool, Field(gt=0, le=INT32_MAX)]
 
 
 class SpecModel(BaseModel):
-    """Base of every spec model: unknown fields are errors, values are immutable."""
+    """Base of every spec model: unknown fields are errors, values are immutable, and every
+    float is finite (JSON, and so PostgreSQL's JSONB, has no Infinity or NaN)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)

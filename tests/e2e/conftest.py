@@ -4,6 +4,9 @@ seeded with a real sweep (``squeezelab local examples/quick.yaml``, replayed ove
 Needs the built dashboard (``npm --prefix frontend ci && npm --prefix frontend run build``)
 and Chromium (``apt-get install chromium``); skipped with the reason when either is missing.
 Set SQUEEZELAB_E2E_RESULTS to an existing results.json to skip the 10-40 s training run.
+Screenshots go to build/screenshots (ignored by git), so a test run leaves the tree as it
+found it; SQUEEZELAB_SCREENSHOTS names another folder (`make screenshots` refreshes the
+ones in docs/screenshots that the README shows).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dashboard_server import CHROMIUM, DIST, ROOT, live_api
 from liveapi import LiveApi
 
 SPEC = ROOT / "examples" / "quick.yaml"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = ROOT / "build" / "screenshots"
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -102,5 +105,8 @@ def page(browser: Any, api_url: str) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+    """Where the tests save their screenshots (a relative SQUEEZELAB_SCREENSHOTS is taken
+    from the repository root)."""
+    folder = ROOT / os.environ.get("SQUEEZELAB_SCREENSHOTS", SCREENSHOTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -25,7 +25,8 @@ def load_results(api: httpx.Client, spec_yaml: str, results: dict[str, Any]) -> 
     Returns the created sweep (id, run ids) plus ``runs``: API run id -> local record."""
     _ok(api.post("/api/v1/workers", json={
         "id": WORKER, "hostname": "e2e-host", "queues": ["cpu"], "tasks": ["digits-mlp"],
-        "hardware": {"cpu": "test CPU", "threads": 1, "torch": "2.13.0"}}))
+        "hardware": {"cpu": "test CPU", "threads": 1, "torch": "2.13.0"},
+        "version": _ok(api.get("/healthz"))["version"], "torch_version": "2.13.0"}))
     created = _ok(api.post("/api/v1/sweeps", content=spec_yaml,
                            headers={"Content-Type": "application/yaml"}))
     records = {r["name"]: r for r in results["runs"]}

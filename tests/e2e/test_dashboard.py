@@ -169,6 +169,9 @@ def test_list_sweep_run_compare(page: Page, seeded: dict[str, Any], results: dic
     expect(cards).to_contain_text("accuracy")
     accuracy = seeded["runs"][agp]["summary"]["accuracy"]
     expect(cards).to_contain_text(f"{accuracy * 100:.2f}%")
+    # the code that produced the figures, from the summary's versions
+    version = seeded["runs"][agp]["summary"]["versions"]["squeezelab"]
+    expect(cards).to_contain_text(f"squeezelab {version}")
     expect(page.get_by_test_id("curve-train/loss")).to_have_attribute("data-lines", "1")
     expect(page.get_by_test_id("curve-sparsity/target")).to_have_attribute("data-lines", "2")
     expect(page.get_by_test_id("layer-sparsity")).to_be_visible()
@@ -192,16 +195,23 @@ def test_workers_page(page: Page, seeded: dict[str, Any], api: httpx.Client,
     table = page.get_by_test_id("workers-table")
     expect(table).to_contain_text("e2e-host")
     expect(table).to_contain_text("alive")
+    version = api.get("/healthz").json()["version"]
+    expect(table.locator("tr", has_text="e2e-host")).not_to_contain_text("differs from API")
+    expect(page.get_by_test_id("version-warning")).to_have_count(0)
     expect(page.get_by_text("live", exact=True)).to_be_visible()
     # A worker that registers, then takes a run, shows up without a reload (SSE, not the
     # 30 s refresh).
     worker = "e2e-late:7"
     registered = api.post("/api/v1/workers", json={
         "id": worker, "hostname": "e2e-late-host", "queues": ["gpu"], "tasks": ["digits-mlp"],
-        "hardware": {"cpu": "test CPU", "gpu": "none"}})
+        "hardware": {"cpu": "test CPU", "gpu": "none"}, "version": "0.0.1"})
     assert registered.status_code == 200, registered.text
     row = table.locator("tr", has_text="e2e-late-host")
     expect(row).to_contain_text("idle")
+    # ... on other code than the API's: flagged in its row and above the table
+    expect(row).to_contain_text("0.0.1 differs from API")
+    expect(page.get_by_test_id("version-warning")).to_contain_text(
+        f"1 live worker runs a squeezelab version other than the API's ({version})")
     run_id = min(seeded["runs"])
     beat = api.post(f"/api/v1/workers/{worker}/heartbeat", json={"current_run_id": run_id})
     assert beat.status_code == 200, beat.text

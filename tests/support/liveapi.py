@@ -8,24 +8,19 @@ import threading
 from pathlib import Path
 
 import uvicorn
-from alembic import command
-from alembic.config import Config
 from polling import wait_for
 from pydantic import SecretStr
 
 from api.app import create_app
+from api.migrate import upgrade
 from api.settings import Settings
 
-ROOT = Path(__file__).parents[2]
 ADMIN_TOKEN = "sqz_client-test-admin-token"
 
 
 def migrate(url: str) -> None:
     """``alembic upgrade head`` on a fresh database."""
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("sqlalchemy.url", url)
-    cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, "head")
+    upgrade(url)
 
 
 def free_port() -> int:

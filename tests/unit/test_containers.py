@@ -7,6 +7,7 @@ like, before anyone tries to build.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shlex
@@ -78,6 +79,19 @@ def dockerignore_excludes(path: str, patterns: list[str]) -> bool:
     return excluded
 
 
+def stages(instructions: list[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """The instructions of each build stage by its name (``FROM ... AS name``); the last,
+    the image itself, also under ``""``."""
+    starts = [i for i, (kind, _) in enumerate(instructions) if kind == "FROM"]
+    found: dict[str, list[tuple[str, str]]] = {}
+    for start, end in zip(starts, [*starts[1:], len(instructions)], strict=True):
+        words = instructions[start][1].split()
+        name = words[-1] if len(words) == 3 and words[1].upper() == "AS" else str(start)
+        found[name] = instructions[start:end]
+    found[""] = instructions[starts[-1]:]
+    return found
+
+
 def environment(service: dict[str, Any]) -> dict[str, str]:
     env = service.get("environment", {})
     if isinstance(env, list):
@@ -129,7 +143,7 @@ def is_named_volume(source: str) -> bool:
 
 def torch_pin() -> str:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    dependencies: list[str] = pyproject["project"]["dependencies"]
+    dependencies: list[str] = pyproject["project"]["optional-dependencies"]["worker"]
     pins = [d for d in dependencies if re.match(r"torch\s*==", d)]
     assert len(pins) == 1, pins
     return pins[0].replace(" ", "")
@@ -175,23 +189,39 @@ def test_dockerfile_pins_the_same_torch_as_pyproject(instructions: list[tuple[st
     assert index_arg == ["TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu"]
 
 
-def test_torch_then_dependencies_then_code(instructions: list[tuple[str, str]]) -> None:
-    def first(predicate: Any) -> int:
-        return next(i for i, item in enumerate(instructions) if predicate(*item))
-
-    packages = {p.rstrip("*") for p in tomllib.loads((ROOT / "pyproject.toml").read_text())
-                ["tool"]["setuptools"]["packages"]["find"]["include"]}
-    copied = {src.rstrip("/"): i for i, (kind, args) in enumerate(instructions) if kind == "COPY"
+def test_the_wheel_stage_builds_from_every_package(
+        instructions: list[tuple[str, str]]) -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]
+                ["include"]}
+    wheel = stages(instructions)["wheel"]
+    copied = {src.rstrip("/") for kind, args in wheel if kind == "COPY"
               for src in copy_sources(args) or []}
+    needed = {"pyproject.toml", "build_hooks.py", project["project"]["readme"],
+              *project["project"]["license-files"]}
+    assert packages | needed <= copied, f"not copied: {(packages | needed) - copied}"
+    assert any(kind == "RUN" and re.search(r"pip wheel\b.*--no-deps.*\s\.$", args)
+               for kind, args in wheel)
+
+
+def test_torch_then_dependencies_then_the_wheel(instructions: list[tuple[str, str]]) -> None:
+    image = stages(instructions)[""]
+
+    def first(predicate: Any) -> int:
+        return next(i for i, item in enumerate(image) if predicate(*item))
+
     torch = first(lambda kind, args: kind == "RUN" and "torch==" in args)
-    project = first(lambda kind, args: kind == "RUN"
-                    and re.search(r"pip install\b.*\s\.(\s|$)", args) is not None)
-    assert packages <= copied.keys(), f"packages not copied: {packages - copied.keys()}"
-    first_code = min(copied[p] for p in packages)
+    pyproject = first(lambda kind, args: kind == "COPY" and "pyproject.toml" in args)
+    dependencies = first(lambda kind, args: kind == "RUN" and "-r /tmp/requirements.txt" in args)
+    wheel = first(lambda kind, args: kind == "COPY" and args.startswith("--from=wheel"))
+    install = first(lambda kind, args: kind == "RUN"
+                    and re.search(r"pip install --no-deps /wheels/\S*\.whl", args) is not None)
     # Editing code must not invalidate the torch and dependency layers.
-    assert torch < copied["pyproject.toml"] < first_code < project
-    assert all(copied[p] < project for p in packages)
-    assert {"alembic.ini", "migrations"} <= copied.keys()
+    assert torch < pyproject < dependencies < wheel < install
+    sources = [src for kind, args in image if kind == "COPY" for src in copy_sources(args) or []]
+    assert sources == ["pyproject.toml"], "code copied into the image, not installed as a wheel"
+    # The image gets what `pip install 'squeezelab[all]'` gets.
+    assert "'server', 'worker'" in image[dependencies][1]
 
 
 def test_copy_sources_exist_and_are_in_the_build_context(
@@ -372,15 +402,16 @@ def test_port_and_copy_parsing() -> None:
 
 def test_the_image_carries_the_built_dashboard_where_the_api_serves_it(
         instructions: list[tuple[str, str]]) -> None:
-    stages = [(i, args.split()) for i, (kind, args) in enumerate(instructions) if kind == "FROM"]
-    named = {words[-1]: i for i, words in stages if len(words) == 3 and words[1].upper() == "AS"}
-    assert "dashboard" in named and stages[-1][0] > named["dashboard"]
-    builder = instructions[named["dashboard"]:stages[-1][0]]
-    assert any(kind == "RUN" and "npm run build" in args for kind, args in builder)
-    copies = [args.split() for kind, args in instructions[stages[-1][0]:] if kind == "COPY"
+    by_name = stages(instructions)
+    assert "dashboard" in by_name and "wheel" in by_name
+    assert any(kind == "RUN" and "npm run build" in args for kind, args in by_name["dashboard"])
+    # The wheel stage puts the build where build_hooks.py takes it from for the wheel
+    # (which then holds it as api/dashboard, served by the installed API).
+    copies = [args.split() for kind, args in by_name["wheel"] if kind == "COPY"
               and "--from=dashboard" in args]
-    assert len(copies) == 1 and copies[0][-1].rstrip("/") == "frontend/dist"
-    # api/app.py serves <repository>/frontend/dist, i.e. /app/frontend/dist in the image.
-    assert "parents[1] / \"frontend\" / \"dist\"" in (ROOT / "api" / "app.py").read_text()
-    workdir = [args for kind, args in instructions[stages[-1][0]:] if kind == "WORKDIR"]
-    assert workdir == ["/app"]
+    hooks = importlib.util.spec_from_file_location("build_hooks", ROOT / "build_hooks.py")
+    assert hooks is not None and hooks.loader is not None
+    module = importlib.util.module_from_spec(hooks)
+    hooks.loader.exec_module(module)
+    assert len(copies) == 1 and copies[0][-1].rstrip("/") == str(module.DIST)
+    assert [args for kind, args in by_name[""] if kind == "WORKDIR"] == ["/app"]

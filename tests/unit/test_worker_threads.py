@@ -27,7 +27,7 @@ def test_the_setting_wins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_omp_num_threads_is_honoured_when_set() -> None:
     assert torch_threads(WorkerSettings(), 2, 16, omp="3") == 3
-    for junk in ("", "0", "many"):
+    for junk in ("", "0", "many", "²"):  # "²".isdigit() is true; int() refuses it
         assert torch_threads(WorkerSettings(), 2, 16, omp=junk) == 8
 
 

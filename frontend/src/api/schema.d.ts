@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The process is alive */
+        /** The process is alive, and its version */
         get: operations["healthz_healthz_get"];
         put?: never;
         post?: never;
@@ -865,6 +865,36 @@ export interface components {
             sweep_ids: number[];
         };
         /**
+         * EngineVersions
+         * @description The versions of squeezelab and the libraries that trained and measured a run.
+         */
+        EngineVersions: {
+            /**
+             * Squeezelab
+             * @example 0.1.0
+             */
+            squeezelab: string;
+            /**
+             * Torch
+             * @example 2.13.0+cpu
+             */
+            torch: string;
+            /**
+             * Transformers
+             * @description when installed
+             * @example 4.57.1
+             */
+            transformers?: string | null;
+            /**
+             * Onnxruntime
+             * @description when installed
+             * @example 1.23.2
+             */
+            onnxruntime?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * GateBest
          * @description A variant's figures, means over its seeds (see api.services.gates).
          * @example {
@@ -1032,6 +1062,12 @@ export interface components {
         HealthPublic: {
             /** Status */
             status: string;
+            /**
+             * Version
+             * @description the API's squeezelab version
+             * @example 0.1.0
+             */
+            version: string;
         };
         /**
          * HeartbeatPublic
@@ -1544,6 +1580,8 @@ export interface components {
             hardware?: {
                 [key: string]: unknown;
             } | null;
+            /** @description the versions of squeezelab and the libraries that trained and measured this run: results from different versions may differ */
+            versions?: components["schemas"]["EngineVersions"] | null;
             /**
              * Chance
              * @description the primary metric of the best input-free predictor (the test split's class prior, or a random guess): what a model that learned nothing gets
@@ -1778,7 +1816,8 @@ export interface components {
         };
         /**
          * SweepPlan
-         * @description What a spec expands to (``dry_run=true``); nothing is stored.
+         * @description What a spec expands to (``dry_run=true``); nothing is stored. ``runs`` is one page
+         *     (``limit``, at most 1,000); ``run_count`` counts them all.
          * @example {
          *       "name": "quick",
          *       "task": "digits-mlp",
@@ -1796,7 +1835,8 @@ export interface components {
          *             "final_sparsity": 0.9
          *           }
          *         }
-         *       ]
+         *       ],
+         *       "next_cursor": null
          *     }
          */
         SweepPlan: {
@@ -1810,6 +1850,11 @@ export interface components {
             baseline_count: number;
             /** Runs */
             runs: components["schemas"]["RunPlan"][];
+            /**
+             * Next Cursor
+             * @description post the same spec with ?dry_run=true&cursor= for the next page of runs
+             */
+            next_cursor: string | null;
         };
         /**
          * SweepPublic
@@ -2495,6 +2540,8 @@ export interface components {
          *         "gpu": "H100",
          *         "torch": "2.13"
          *       },
+         *       "version": "0.1.0",
+         *       "torch_version": "2.13.0",
          *       "current_run_id": 42,
          *       "registered_at": "2026-11-23T12:00:00Z",
          *       "last_heartbeat": "2026-11-23T12:31:10Z",
@@ -2514,6 +2561,13 @@ export interface components {
             hardware: {
                 [key: string]: unknown;
             };
+            /**
+             * Version
+             * @description the worker's squeezelab version (null: it did not say)
+             */
+            version: string | null;
+            /** Torch Version */
+            torch_version: string | null;
             /** Current Run Id */
             current_run_id: number | null;
             /**
@@ -2548,7 +2602,9 @@ export interface components {
          *       "hardware": {
          *         "gpu": "H100",
          *         "torch": "2.13"
-         *       }
+         *       },
+         *       "version": "0.1.0",
+         *       "torch_version": "2.13.0"
          *     }
          */
         WorkerRegister: {
@@ -2586,6 +2642,13 @@ export interface components {
             hardware?: {
                 [key: string]: unknown;
             };
+            /**
+             * Version
+             * @description the worker's squeezelab version
+             */
+            version?: string | null;
+            /** Torch Version */
+            torch_version?: string | null;
         };
         /**
          * WorkersPublic
@@ -2606,17 +2669,25 @@ export interface components {
          *             "gpu": "H100",
          *             "torch": "2.13"
          *           },
+         *           "version": "0.1.0",
+         *           "torch_version": "2.13.0",
          *           "current_run_id": 42,
          *           "registered_at": "2026-11-23T12:00:00Z",
          *           "last_heartbeat": "2026-11-23T12:31:10Z",
          *           "alive": true
          *         }
-         *       ]
+         *       ],
+         *       "api_version": "0.1.0"
          *     }
          */
         WorkersPublic: {
             /** Items */
             items: components["schemas"]["WorkerPublic"][];
+            /**
+             * Api Version
+             * @description the API's squeezelab version, which each worker's should match
+             */
+            api_version: string;
         };
         /**
          * BaselineSpec
@@ -3726,6 +3797,10 @@ export interface operations {
                 repo?: string | null;
                 ref?: string | null;
                 sha?: string | null;
+                /** @description dry run: runs per page */
+                limit?: number;
+                /** @description dry run: the next page's cursor */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -3786,7 +3861,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the expansion (dry run) */
+            /** @description the expansion (dry run), one page of runs */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3804,7 +3879,7 @@ export interface operations {
                     "application/json": components["schemas"]["SweepCreated"] | components["schemas"]["SweepPlan"];
                 };
             };
-            /** @description invalid spec: one JSON pointer per bad field */
+            /** @description invalid spec: one JSON pointer per bad field; or more runs than the server allows (sweep-too-large) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -18,6 +18,13 @@ export function SummaryCards({ summary }: { summary: Record<string, unknown> }) 
   const metric = primaryMetric(summary);
   const best = bestSpeedup(summary);
   const hw = (summary.hardware ?? {}) as Record<string, unknown>;
+  const engine = summary.versions as { squeezelab?: string } | undefined;
+  // The card is narrow: the whole line is in the tooltip.
+  const machine = [hw.gpu ? `GPU ${String(hw.gpu)}` : null,
+                   hw.threads != null ? `${String(hw.threads)} thread(s)` : null,
+                   hw.torch ? `torch ${String(hw.torch)}` : null,
+                   engine?.squeezelab ? `squeezelab ${engine.squeezelab}` : null]
+    .filter(Boolean).join(", ");
   const firstLatency = Object.entries((summary.latency_ms ?? {}) as
     Record<string, Record<string, { p50: number; p90: number }>>)
     .flatMap(([rt, b]) => Object.entries(b).map(([batch, v]) => ({ rt, batch, ...v })))
@@ -46,9 +53,7 @@ export function SummaryCards({ summary }: { summary: Record<string, unknown> }) 
                      sub={[`${best.runtime} @ batch ${best.batch}`, best.reading.interval
                            && `95% ${intervalRange(best.reading)}`].filter(Boolean).join(", ")} />}
       <Card label="hardware" value={String(hw.cpu ?? "–")}
-            sub={[hw.gpu ? `GPU ${String(hw.gpu)}` : null,
-                  hw.threads != null ? `${String(hw.threads)} thread(s)` : null,
-                  hw.torch ? `torch ${String(hw.torch)}` : null].filter(Boolean).join(", ")} />
+            sub={<span title={machine}>{machine}</span>} />
     </div>
   );
 }

@@ -106,7 +106,8 @@ export function SubmitPage() {
                       <td>{r.queue}</td></tr>))}
                 </tbody>
               </table>
-              {outcome.plan.runs.length > 200 && <p class="muted">…and {outcome.plan.runs.length - 200} more.</p>}
+              {/* runs is the first page of the expansion; run_count counts every run */}
+              {outcome.plan.run_count > 200 && <p class="muted">…and {outcome.plan.run_count - 200} more.</p>}
             </>
           )}
           {outcome?.kind === "invalid" && (

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from alembic import command
-from alembic.config import Config
 from fastapi.testclient import TestClient
 
-ROOT = Path(__file__).parents[3]
+from api.migrate import alembic_config
+
 ADMIN_TOKEN = "sqz_test-admin-token"
 
 
@@ -71,8 +70,6 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
 
 def migrate(url: str) -> None:
     """``alembic upgrade head`` then ``alembic check`` (models and migrations agree)."""
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("sqlalchemy.url", url)
-    cfg.attributes["configure_logger"] = False
+    cfg = alembic_config(url)
     command.upgrade(cfg, "head")
     command.check(cfg)

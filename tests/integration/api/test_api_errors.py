@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from compression.spec.versions import squeezelab_version
 
 pytestmark = pytest.mark.integration
 
@@ -54,8 +55,9 @@ def test_unexpected_error_is_a_generic_500(app: FastAPI, client: TestClient) -> 
 
 
 def test_health_ready_and_metrics(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready"}
+    version = squeezelab_version()
+    assert client.get("/healthz").json() == {"status": "ok", "version": version}
+    assert client.get("/readyz").json() == {"status": "ready", "version": version}
     text = client.get("/metrics").text
     assert "squeezelab_http_requests_total" in text and 'method="GET"' in text
 

@@ -35,8 +35,10 @@ def test_submit_claim_heartbeat_metrics_artifacts_complete(admin: Client,
     assert sweep.counts == {"queued": 6} and sweep.spec is not None
 
     run_id = created.baseline_run_ids[0]
-    worker = admin.register_worker("w1", "box", ["cpu"], tasks=["digits-mlp"])
+    worker = admin.register_worker("w1", "box", ["cpu"], tasks=["digits-mlp"],
+                                   version="0.1.0", torch_version="2.13.0")
     assert worker.alive and worker.queues == ["cpu"]
+    assert (worker.version, worker.torch_version) == ("0.1.0", "2.13.0")
     run = admin.claim_run(run_id, "w1")
     assert run.status == "running" and run.lease_owner == "w1" and run.attempt == 1
     with pytest.raises(ConflictError):

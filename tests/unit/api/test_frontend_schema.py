@@ -17,7 +17,7 @@ GENERATOR = FRONTEND / "node_modules" / ".bin" / "openapi-typescript"
 
 def test_schema_types_are_generated_from_the_current_openapi(tmp_path: Path) -> None:
     if not GENERATOR.exists() or shutil.which("node") is None:
-        pytest.skip("frontend packages not installed (npm --prefix frontend install)")
+        pytest.skip("frontend packages not installed (npm --prefix frontend ci)")
     doc = tmp_path / "openapi.json"
     doc.write_text(json.dumps(create_app().openapi()))
     out = tmp_path / "schema.d.ts"

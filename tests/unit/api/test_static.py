@@ -9,8 +9,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+import api.static
 from api.problems import install_problem_handlers
-from api.static import mount_dashboard
+from api.static import dashboard_dir, mount_dashboard
 
 pytestmark = pytest.mark.unit
 
@@ -103,3 +104,19 @@ def test_gzip_copies_are_served_to_clients_that_accept_gzip(dist: Path) -> None:
     # no gzip copy: the file as it is, and no Vary
     asset = client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in asset.headers and "vary" not in asset.headers
+
+
+def test_the_checkout_build_wins_then_the_installed_copy(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "site" / "api"
+    package.mkdir(parents=True)
+    monkeypatch.setattr(api.static.resources, "files", lambda name: package)
+    assert dashboard_dir() is None
+    (package / "dashboard").mkdir()
+    (package / "dashboard" / "index.html").write_text("<!doctype html>")  # an installed wheel
+    assert dashboard_dir() == package / "dashboard"
+    checkout = tmp_path / "site" / "frontend" / "dist"  # a checkout, after `make dashboard`
+    checkout.mkdir(parents=True)
+    assert dashboard_dir() == package / "dashboard", "a dist without index.html is no build"
+    (checkout / "index.html").write_text("<!doctype html>")
+    assert dashboard_dir() == checkout

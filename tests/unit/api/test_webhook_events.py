@@ -22,7 +22,7 @@ from api.services.webhook_events import (
     gitlab_event,
     repository_of,
 )
-from compression.spec import parse_spec
+from compression.spec import DEFAULT_MAX_RUNS, parse_spec
 from compression.spec.template import pull_request_of, render
 
 pytestmark = pytest.mark.unit
@@ -149,11 +149,12 @@ def test_render_substitutes_in_every_string_value_only() -> None:
 
 def test_template_is_checked_with_sample_values() -> None:
     good = {"name": "ci-${sha}", "task": "digits-mlp", "baseline": {"epochs": 1}}
-    check_template(good)
-    spec, raw = render_spec(good, CiEvent("push", "o/r", sha=SHA))
+    check_template(good, DEFAULT_MAX_RUNS)
+    spec, raw = render_spec(good, CiEvent("push", "o/r", sha=SHA), DEFAULT_MAX_RUNS)
     assert spec.name == raw["name"] == f"ci-{SHA}"
     with pytest.raises(InvalidInputError) as caught:
-        check_template({"name": "ci-${sha}", "task": "digits-mlp", "seeds": "many"})
+        check_template({"name": "ci-${sha}", "task": "digits-mlp", "seeds": "many"},
+                       DEFAULT_MAX_RUNS)
     assert [v.pointer for v in caught.value.violations] == ["/template/seeds"]
 
 
@@ -161,8 +162,8 @@ def test_the_ci_examples_are_valid() -> None:
     examples = Path(__file__).parents[3] / "examples"
     parse_spec(yaml.safe_load((examples / "ci.yaml").read_text()))
     template = yaml.safe_load((examples / "ci-trigger.yaml").read_text())
-    check_template(template)
-    spec, _ = render_spec(template, CiEvent("push", "o/r", sha=SHA))
+    check_template(template, DEFAULT_MAX_RUNS)
+    spec, _ = render_spec(template, CiEvent("push", "o/r", sha=SHA), DEFAULT_MAX_RUNS)
     assert spec.name == f"ci-{SHA}" and spec.gates.max_accuracy_drop == 0.01
 
 

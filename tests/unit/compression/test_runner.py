@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from compression.errors import CompressionError, UnknownTaskError
 from compression.measure import load_state
 from compression.runner import RunResult, compress_model, execute_run, planned_steps
 from compression.spec import RunConfig, expand, parse_spec
+from compression.spec.versions import squeezelab_version
 from compression.tasks import get_task
 from compression.workload import Workload
 
@@ -44,6 +46,13 @@ def test_baseline_trains_measures_and_saves(baseline: RunResult) -> None:
     assert s["speedup"]["torch"] == {"1": 1.0, "8": 1.0}
     state = load_state(baseline.weights)
     assert state["fc1.weight"].shape == (300, 64)
+
+
+def test_the_summary_records_the_versions_that_produced_it(baseline: RunResult) -> None:
+    versions = baseline.summary.to_json()["versions"]
+    assert versions["squeezelab"] == squeezelab_version()
+    assert versions["torch"] == torch.__version__
+    assert versions["transformers"] == metadata.version("transformers")  # a dev dependency
 
 
 def test_one_shot_prune_keeps_masked_weights_zero_through_fine_tuning(
