@@ -95,16 +95,17 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return _respond(request, exc.status_code, slug, title, str(exc.detail), headers=headers)
 
 
-def _allowed_methods(request: Request) -> str:
-    """Every method of every route on this path (Starlette lists only the first route's).
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
-    A route counts when it matches the path, whatever the method (a full or partial match):
-    so the dashboard's catch-all, which declines API paths, adds nothing to them."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches(request.scope)[0] != Match.NONE:
-            methods |= set(route_methods)
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path takes (Starlette lists only the first route's).
+
+    Each method is tried against the router's own matching (``Route.matches`` with the
+    method swapped in), so routes inside included routers count too, and the dashboard's
+    catch-all, which declines API paths, adds nothing to them."""
+    methods = {method for method in _METHODS for route in request.app.router.routes
+               if route.matches({**request.scope, "method": method})[0] == Match.FULL}
     return ", ".join(sorted(methods))
 
 

@@ -72,10 +72,15 @@ def _owned(worker_id: str | None) -> Any:
 
 def heartbeat(session: Session, fx: Effects, run_id: int,
               worker_id: str) -> tuple[bool, datetime | None]:
-    """Renew the lease; returns (cancel, new expiry). A cancelled run answers cancel=True."""
-    expires = utcnow() + timedelta(seconds=fx.settings.lease_seconds)
+    """Renew the lease; returns (cancel, new expiry). A cancelled run answers cancel=True.
+
+    A lease that has expired is not renewed, even before the reaper has requeued the run:
+    another worker may be about to claim it, and two holders of one run is what leases are
+    for preventing."""
+    now = utcnow()
+    expires = now + timedelta(seconds=fx.settings.lease_seconds)
     result = session.execute(
-        update(Run).where(Run.id == run_id, _owned(worker_id))
+        update(Run).where(Run.id == run_id, _owned(worker_id), Run.lease_expires_at > now)
         .values(lease_expires_at=expires).execution_options(synchronize_session=False))
     if _changed(result):
         session.commit()
@@ -83,6 +88,10 @@ def heartbeat(session: Session, fx: Effects, run_id: int,
     run = session.get(Run, run_id, populate_existing=True)
     if run is not None and run.status == "cancelled":
         return True, None
+    if (run is not None and run.status == "running" and run.lease_owner == worker_id
+            and run.lease_expires_at is not None):
+        raise LeaseError(f"the lease of run {run_id} expired at "
+                         f"{run.lease_expires_at.isoformat()}: it is no longer this worker's")
     raise _refusal(session, run_id, worker_id, "renew its lease")
 
 

@@ -23,6 +23,17 @@ def test_404_405_and_validation(client: TestClient) -> None:
     assert body["errors"][0]["pointer"] == "query:/limit"
 
 
+def test_a_405_lists_the_methods_the_path_takes(client: TestClient) -> None:
+    """Routes live in included routers: the Allow header once came back empty."""
+    for method, path, allowed in (("PUT", "/api/v1/sweeps", "GET, POST"),
+                                  ("OPTIONS", "/api/v1/sweeps", "GET, POST"),
+                                  ("DELETE", "/api/v1/runs/1", "GET"),
+                                  ("OPTIONS", "/healthz", "GET, HEAD")):
+        response = client.request(method, path)
+        assert_problem(response, 405)
+        assert response.headers["allow"] == allowed, (method, path)
+
+
 def test_request_id_is_kept_when_sane(client: TestClient) -> None:
     response = client.get("/api/v1/runs/123456", headers={"X-Request-ID": "abc-123"})
     assert assert_problem(response, 404)["request_id"] == "abc-123"

@@ -125,3 +125,22 @@ def test_list_sorts_by_summary_field_and_pages(client: TestClient) -> None:
         "sort": "summary.latency_ms.torch.64.p50", "status": "succeeded"}).json()["items"]
     assert [r["kind"] for r in nested][-2:] == ["baseline", "baseline"]  # missing values last
     assert_problem(client.get("/api/v1/runs", params={"sort": "config; drop"}), 422)
+
+
+def test_a_heartbeat_after_the_lease_expired_is_refused_before_the_reaper_runs(
+        app: FastAPI, client: TestClient) -> None:
+    from sqlalchemy import update
+
+    from api.models import Run
+
+    base = submit(client, small_spec(seeds=[0]))["baseline_run_ids"][0]
+    claim(client, base)
+    with app.state.db.session() as session:  # the lease ran out; no reaper has run yet
+        session.execute(update(Run).where(Run.id == base).values(
+            lease_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        session.commit()
+    body = assert_problem(client.post(f"/api/v1/runs/{base}/heartbeat",
+                                      json={"worker_id": "w1"}), 409)
+    assert "expired" in body["detail"]
+    run = client.get(f"/api/v1/runs/{base}").json()
+    assert run["status"] == "running"  # the reaper requeues it, not the heartbeat
