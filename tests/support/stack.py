@@ -26,12 +26,17 @@ ADMIN_TOKEN = "sqz_stack-test-admin-token"
 
 
 @contextmanager
-def fresh_postgres() -> Iterator[str]:
-    """A new, empty PostgreSQL database for one test; dropped afterwards."""
+def fresh_postgres(prefix: str = "squeezelab_stack") -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test (or session); dropped afterwards.
+    Raises SQLAlchemy's ``OperationalError`` when no server answers."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"squeezelab_stack_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception:
+        admin.dispose()
+        raise
     try:
         yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:

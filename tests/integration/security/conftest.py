@@ -5,8 +5,7 @@ with Alembic and dropped afterwards; every test starts from empty tables."""
 
 from __future__ import annotations
 
-import os
-import uuid
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,33 +15,21 @@ from fastapi.testclient import TestClient
 from liveapi import migrate
 from pydantic import SecretStr
 from securityhelpers import ADMIN_TOKEN, serving
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from stack import PG_ADMIN_URL, fresh_postgres
 
 from api.settings import Settings
-
-PG_ADMIN_URL = os.environ.get("SQUEEZELAB_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(scope="session")
 def security_database() -> Iterator[str]:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"squeezelab_security_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL unavailable at {PG_ADMIN_URL}: {exc}")
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with contextlib.ExitStack() as cleanup:
+        try:
+            url = cleanup.enter_context(fresh_postgres("squeezelab_security"))
+        except OperationalError as exc:
+            pytest.skip(f"PostgreSQL unavailable at {PG_ADMIN_URL}: {exc}")
         migrate(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
