@@ -67,6 +67,9 @@ class Sweep(Base):
     spec: Mapped[dict[str, Any]]
     # The gates report (api.services.gates), written when the sweep ends.
     gates: Mapped[dict[str, Any] | None]
+    # Runs still queued or running, kept by every transition that ends or requeues runs, so
+    # a run's end checks "was it the last?" with one UPDATE (api.services.sweeps_state).
+    runs_unfinished: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     ended_at: Mapped[datetime | None]
@@ -95,6 +98,9 @@ class Run(Base):
         ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
+    # The API token that claimed the lease: only it may renew, end or write to the run (NULL
+    # when auth is off). No foreign key: tokens are revoked, never deleted.
+    lease_token_id: Mapped[int | None] = mapped_column(Integer)
     lease_expires_at: Mapped[datetime | None]
     # When the run was last handed to the broker; NULL when never, or when that failed.
     enqueued_at: Mapped[datetime | None]

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -109,12 +110,35 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+# SQLSTATEs that say the database cannot serve now, not that the request is wrong: a
+# connection failure (08), too many clients or other exhausted resources (53), a statement
+# cancelled by statement_timeout or lock_timeout (57014, 55P03), a server shutting down or
+# starting (57P01-57P03).
+_UNAVAILABLE_STATES = ("08", "53", "57014", "55P03", "57P01", "57P02", "57P03")
+
+
+def _unavailable(exc: DBAPIError) -> bool:
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    return (exc.connection_invalidated or "connect" in str(exc.orig).lower()
+            or state.startswith(_UNAVAILABLE_STATES))
+
+
 async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-    if exc.connection_invalidated or "connect" in str(exc.orig).lower():
-        log.warning("database unavailable (request %s)", _request_id(request))
+    if _unavailable(exc):
+        log.warning("database unavailable (request %s): %s", _request_id(request),
+                    str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig))
         return _respond(request, 503, "unavailable", "Service unavailable",
-                        "the database is unavailable; retry later", headers={"Retry-After": "5"})
+                        "the database is unavailable or too slow; retry later",
+                        headers={"Retry-After": "5"})
     return await _unexpected(request, exc)
+
+
+async def _pool_exhausted(request: Request, _: PoolTimeoutError) -> JSONResponse:
+    log.warning("no database connection free within the pool timeout (request %s)",
+                _request_id(request))
+    return _respond(request, 503, "unavailable", "Service unavailable",
+                    "no database connection came free in time; retry later",
+                    headers={"Retry-After": "1"})
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -128,6 +152,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     handlers: list[tuple[type[Exception], Any]] = [
         (ApiError, _api_error), (InvalidSpecError, _invalid_spec),
         (RequestValidationError, _request_validation), (StarletteHTTPException, _http_error),
-        (DBAPIError, _database_error), (Exception, _unexpected)]
+        (DBAPIError, _database_error), (PoolTimeoutError, _pool_exhausted),
+        (Exception, _unexpected)]
     for exc_class, handler in handlers:
         app.exception_handler(exc_class)(handler)

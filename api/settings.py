@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     auth: Literal["on", "off"] = "on"
     # When set, this token is stored (hashed) as an admin token at startup.
     admin_token: SecretStr | None = None
+    # "token": /metrics needs a token with the metrics scope (read and above have it);
+    # "public": anyone who reaches the port may scrape it.
+    metrics_auth: Literal["token", "public"] = "token"
+    # Seconds between re-checks of an open SSE stream's token: revoked, the stream ends.
+    stream_recheck_s: float = Field(default=15.0, gt=0)
     artifact_dir: Path = Path(".squeezelab/artifacts")
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_artifact_bytes: int = Field(default=2 * 1024 * 1024 * 1024, gt=0)
@@ -29,6 +34,24 @@ class Settings(BaseSettings):
     max_runs: int = Field(default=DEFAULT_MAX_RUNS, gt=0)
     # libpq's minimum is 2 s; bounds how long a request waits while PostgreSQL is down.
     db_connect_timeout_s: int = Field(default=5, ge=2, le=60)
+    # PostgreSQL connections kept open. The API runs about this many requests at once (each
+    # holds at most one connection); the rest wait (below) or get 503 with Retry-After. One
+    # process runs Python on about one core: 8 keep it busy while some wait on the database,
+    # and more only make the threads fight for the GIL (docs/benchmarks.md#overload).
+    db_pool_size: int = Field(default=8, ge=1, le=500)
+    # Extra connections for background work: the reconciler, the notifier, /readyz.
+    db_max_overflow: int = Field(default=10, ge=0, le=500)
+    # The longest wait for a pooled connection before the request gets 503.
+    db_pool_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    # The server cancels a longer statement; a statement whose answer does not come back
+    # at all (a frozen network path) is abandoned 1 s later, and the request gets 503.
+    db_statement_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    # Overload: requests beyond db_pool_size wait in line, at most this many, each at most
+    # max_wait_s; a request that finds the line full, or waits longer, gets 503 at once.
+    max_waiting_requests: int = Field(default=200, ge=0, le=100_000)
+    max_wait_s: float = Field(default=2.0, ge=0, le=60)
+    # /readyz answers 503 when the database takes longer than this to answer SELECT 1.
+    ready_timeout_s: float = Field(default=2.0, gt=0, le=60)
     lease_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     # None keeps runs queued in the database (no dispatch); e.g. redis://127.0.0.1:6379/0,

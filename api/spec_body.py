@@ -58,12 +58,17 @@ def spec_request_body() -> dict[str, Any]:
                             "schedule": {"kind": "agp", "final_sparsity": [0.5, 0.9],
                                          "end_epoch": 3},
                             "finetune": {"epochs": 5}}]}
-    return {"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/SweepSpec"},
-                             "example": example},
-        "application/yaml": {"schema": {"type": "string"},
-                             "example": yaml.safe_dump(example, sort_keys=False)},
-    }}}
+    # A YAML body is YAML text of the same mapping: schema and example describe the mapping
+    # (a string example would say the body is a YAML string, which is refused).
+    spec = {"$ref": "#/components/schemas/SweepSpec"}
+    return {"requestBody": {
+        "required": True,
+        "description": "the sweep spec, as JSON or as YAML text of the same mapping ("
+                       f"{', '.join(YAML_TYPES)}); anything else is a 415",
+        "content": {
+            "application/json": {"schema": spec, "example": example},
+            "application/yaml": {"schema": spec, "example": example},
+        }}}
 
 
 def spec_component_schemas() -> dict[str, Any]:

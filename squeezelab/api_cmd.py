@@ -6,6 +6,7 @@ file under ``.squeezelab/``), so the schema that is migrated is the one that is 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -62,4 +63,17 @@ def serve(
         raise typer.Exit(2) from None
     err.print("schema up to date; serving the API on "
               f"http://{escape(host)}:{port} (auth {settings.auth})")
+    _raise_open_files_limit()
     uvicorn.run("api.asgi:app", host=host, port=port, log_level="info")
+
+
+def _raise_open_files_limit() -> None:
+    """Every client connection is a file descriptor: take the hard limit, not the often
+    much lower soft one, so that a thousand clients are not refused at accept()."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))

@@ -226,7 +226,7 @@ def metrics_table(latest: Sequence[tuple[str, int, float]]) -> Table:
 
 def tokens_table(tokens: Sequence[Token]) -> Table:
     table = Table(title="API tokens")
-    for col in ("id", "name", "prefix", "scopes", "created", "last used", "revoked"):
+    for col in ("id", "name", "sha256", "scopes", "created", "last used", "revoked"):
         table.add_column(col, justify="right" if col == "id" else "left")
 
     def when(value: Any) -> str:

@@ -18,7 +18,8 @@ def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="What the token is for, e.g. ci-github.")],
     scope: Annotated[list[str], typer.Option(
-        "--scope", "-s", help="read, write, worker or admin; repeat for several.")],
+        "--scope", "-s", help="metrics, read, write, worker or admin; repeat for "
+        "several.")],
 ) -> None:
     """Create a token; its text is printed once, to stdout."""
     api = remote(ctx)
@@ -34,7 +35,8 @@ def create(
 
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
-    """List tokens (never their text)."""
+    """List tokens (never their text). The sha256 column starts each token's hash: find
+    yours with `printf %s "$SQUEEZELAB_TOKEN" | sha256sum`."""
     api = remote(ctx)
     with api_errors(api.api_url), api.client() as client:
         out.print(tokens_table(client.list_tokens()))

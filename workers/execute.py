@@ -9,7 +9,9 @@ The API's database is the source of truth; this module only talks to it over HTT
    spilling to disk during outages); the lease is renewed by a ``LeaseKeeper``, whose reply
    carries cancellation. Every epoch, metrics are flushed and then the checkpoint is
    uploaded, so a checkpoint never runs ahead of the stored curves.
-4. Upload the artifacts, flush the last metrics, post the summary.
+4. Upload the artifacts, flush the last metrics, upload the log, post the summary. The API
+   takes files and metrics only while the run runs (and only from the token that claimed
+   it), so everything is sent before the run is reported as ended.
 
 A ``CompressionError`` (unknown task, impossible target, weights that do not fit) is the
 user's: the run fails with its message and is not retried. Other errors are retried only
@@ -81,7 +83,6 @@ class RunExecutor:
         finally:
             logging.getLogger().removeHandler(handler)
             handler.close()
-            self._upload_log(attempt)
             self._note_current(None)
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -107,7 +108,9 @@ class RunExecutor:
                     self._upload(run.id, path)
                 self._drain(buffer)
             except RunCancelledError:
-                buffer.close(timeout=10)
+                if not buffer.close(timeout=10) and isinstance(buffer.error, ConflictError):
+                    # The API takes no more points of an ended run: drop what is left.
+                    shutil.rmtree(buffer.spill.root, ignore_errors=True)
                 log.info("run %s stopped: %s", run.id, lease.reason)
                 return "cancelled"
             except Exception as exc:
@@ -118,6 +121,8 @@ class RunExecutor:
                 # figures, curves and files stay for inspection.
                 return self._fail(attempt, InvalidResultError(result.summary.failure),
                                   retryable=False, summary=result.summary.to_json())
+            log.info("run %s: posting the summary", run.id)
+            self._upload_log(attempt)
             try:
                 deliver(lambda: self.client.complete_run(run.id, attempt.worker_id,
                                                          result.summary.to_json()),
@@ -136,6 +141,8 @@ class RunExecutor:
                 deadline_s=self.settings.delivery_deadline_s, what=f"upload of {path.name}")
 
     def _upload_log(self, attempt: Attempt) -> None:
+        """Upload the attempt's log as it is so far: at each checkpoint, and last just
+        before the run is reported ended (the API takes no file of an ended run)."""
         path = attempt.workdir / RUN_LOG
         try:
             if path.exists():
@@ -208,6 +215,7 @@ class RunExecutor:
                           "retryable" if retryable else "deterministic: not retried",
                           exc_info=exc)
         trace = None if users else "".join(traceback.format_exception(exc))[-8000:]
+        self._upload_log(attempt)  # while the run is still this worker's to write to
         try:
             after = deliver(lambda: self.client.fail_run(run.id, attempt.worker_id, kind,
                                                          message[:2000], traceback=trace,

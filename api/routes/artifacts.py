@@ -8,13 +8,14 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Reader, SessionDep, SettingsDep, WorkerAuth
+from api.deps import Reader, SessionDep, SettingsDep, StreamWorker
 from api.schemas.artifacts import ArtifactPublic, ArtifactsPublic
-from api.schemas.common import IdPath
+from api.schemas.common import FILE_NAME_PATTERN, IdPath
 from api.services import artifacts as service
 
 router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
-NameParam = Annotated[str, Path(min_length=1, max_length=128, examples=["model.safetensors"])]
+NameParam = Annotated[str, Path(min_length=1, max_length=128, pattern=FILE_NAME_PATTERN,
+                                examples=["model.safetensors"])]
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
 
@@ -22,14 +23,15 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {
 @router.put("/{name}", status_code=201, openapi_extra=UPLOAD_BODY,
             responses={413: {"description": "over the artifact size limit"}},
             summary="Upload an artifact (raw bytes, streamed)")
-async def upload(run_id: IdPath, name: NameParam, request: Request, _: WorkerAuth,
+async def upload(run_id: IdPath, name: NameParam, request: Request, caller: StreamWorker,
                  session: SessionDep, settings: SettingsDep) -> ArtifactPublic:
     dest = service.artifact_path(settings.artifact_dir, run_id, name)
-    await run_in_threadpool(service.require_run, session, run_id)
+    # Refused before the body is read: only the lease's token, while the run runs.
+    await run_in_threadpool(service.require_writable, session, run_id, caller.token_id)
     tmp, size, sha256 = await service.receive(request.stream(), dest,
                                               settings.max_artifact_bytes)
     artifact = await run_in_threadpool(service.record, session, run_id, name, tmp, dest,
-                                       size, sha256)
+                                       size, sha256, caller.token_id)
     return ArtifactPublic.model_validate(artifact, from_attributes=True)
 
 

@@ -44,7 +44,8 @@ BatchDep = Annotated[MetricBatchCreate, Depends(metric_batch)]
 KeyQuery = Annotated[str, Query(min_length=1, max_length=128, examples=["val/accuracy"])]
 BucketsQuery = Annotated[int, Query(ge=1, le=10_000, description="at most this many buckets")]
 StepQuery = Annotated[int | None, Query(ge=0, le=2**62, description=(
-    "a window of steps (a zoomed chart): read at the resolution the window's span allows"))]
+    "a window of steps (a zoomed chart): read at the resolution the window's span allows; "
+    "step_min greater than step_max is a 422"))]
 
 
 def _window(step_min: int | None, step_max: int | None) -> None:
@@ -55,9 +56,11 @@ def _window(step_min: int | None, step_max: int | None) -> None:
 
 @router.post("/runs/{run_id}/metrics", openapi_extra=BATCH_BODY,
              summary="Post a batch of up to 10,000 points (idempotent on run, key, step)")
-def post_batch(run_id: IdPath, _: WorkerAuth, body: BatchDep, session: SessionDep,
+def post_batch(run_id: IdPath, caller: WorkerAuth, body: BatchDep, session: SessionDep,
                fx: EffectsDep) -> MetricBatchPublic:
-    inserted = service.ingest(session, fx, run_id, body["points"])
+    # From the token holding the run's lease while it runs (else 403 / 409); a replay of
+    # stored points is answered with nothing inserted even after the run ended.
+    inserted = service.ingest(session, fx, run_id, body["points"], caller.token_id)
     return MetricBatchPublic(received=len(body["points"]), inserted=inserted)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import EffectsDep, Reader, SessionDep, SettingsDep, Writer
 from api.models import Sweep
-from api.schemas.common import IdPath
+from api.schemas.common import CursorQuery, IdPath
 from api.schemas.sweeps import (
     ParetoPublic,
     RetryPublic,
@@ -20,14 +20,19 @@ from api.schemas.sweeps import (
     SweepsPublic,
     SweepStatus,
 )
+from api.schemas.triggers import REPOSITORY
 from api.services import sweeps as service
 from api.services.pareto import pareto_front
+from api.services.summary_sql import SUMMARY_PATH
 from api.services.sweeps_state import run_counts
 from api.spec_body import SubmittedSpec, spec_request_body, submitted_spec
 from compression.spec.metrics import declared_metric
 
 router = APIRouter(prefix="/api/v1/sweeps", tags=["sweeps"])
 SpecDep = Annotated[SubmittedSpec, Depends(submitted_spec)]
+SummaryPathQuery = Annotated[str, Query(
+    max_length=200, pattern=f"^{SUMMARY_PATH.pattern}$",
+    description="summary.<field>[.<field>...], up to 6 fields of A-Z a-z 0-9 _ -")]
 
 
 def _public(sweep: Sweep, counts: dict[str, int], with_spec: bool = False) -> SweepPublic:
@@ -51,13 +56,12 @@ def create(
     _: Writer, submitted: SpecDep, session: SessionDep, fx: EffectsDep,
     settings: SettingsDep, response: Response,
     dry_run: bool = False, source: Literal["api", "cli", "ci"] = "api",
-    repo: Annotated[str | None, Query(max_length=256, pattern=r"^[\w.\-]+(/[\w.\-]+)+$",
+    repo: Annotated[str | None, Query(max_length=256, pattern=REPOSITORY,
                                       description="owner/name (CI)")] = None,
     ref: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
     sha: Annotated[str | None, Query(pattern="^[0-9a-f]{7,64}$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="dry run: runs per page")] = 1000,
-    cursor: Annotated[str | None, Query(max_length=200,
-                                        description="dry run: the next page's cursor")] = None,
+    cursor: CursorQuery = None,
 ) -> SweepCreated | SweepPlan:
     if dry_run:
         plan = service.plan_sweep(session, submitted.spec, settings.max_runs, limit, cursor)
@@ -83,7 +87,7 @@ def list_(
     source: Literal["api", "cli", "ci", "webhook"] | None = None,
     name: Annotated[str | None, Query(max_length=128, description="substring")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: CursorQuery = None,
 ) -> SweepsPublic:
     filters = service.SweepFilters(status, task, source, name)
     sweeps, counts, next_cursor = service.list_sweeps(session, filters, limit, cursor)
@@ -121,8 +125,8 @@ def delete(sweep_id: IdPath, _: Writer, session: SessionDep, fx: EffectsDep) -> 
                     "summary.metric.value)")
 def pareto(
     sweep_id: IdPath, _: Reader, session: SessionDep,
-    x: Annotated[str, Query(max_length=200, examples=["summary.sparsity"])] = "summary.sparsity",
-    y: Annotated[str, Query(max_length=200)] = "summary.accuracy",
+    x: SummaryPathQuery = "summary.sparsity",
+    y: SummaryPathQuery = "summary.accuracy",
     x_goal: Literal["min", "max"] = "max",
     y_goal: Literal["min", "max"] = "max",
 ) -> ParetoPublic:

@@ -8,14 +8,17 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Reader, SessionDep, SettingsDep, Writer
+from api.deps import Reader, SessionDep, SettingsDep, StreamWriter
 from api.errors import InvalidInputError, Violation
-from api.routes.artifacts import UPLOAD_BODY
+from api.schemas.common import FILE_NAME_PATTERN
 from api.schemas.uploads import UploadPublic, UploadsPublic
 from api.services import uploads as service
 from api.services.artifacts import receive
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
+# Raw bytes, at least one: an empty upload is a 422.
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"application/octet-stream": {
+    "schema": {"type": "string", "format": "binary", "minLength": 1}}}}}
 ShaPath = Annotated[str, Path(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")]
 
 
@@ -23,8 +26,9 @@ ShaPath = Annotated[str, Path(min_length=64, max_length=64, pattern=r"^[0-9a-f]{
              responses={413: {"description": "over the artifact size limit"},
                         422: {"description": "an empty file, or a bad name"}},
              summary="Upload a file (raw bytes, streamed); the reply's ref goes in a spec")
-async def upload(request: Request, _: Writer, session: SessionDep, settings: SettingsDep,
+async def upload(request: Request, _: StreamWriter, session: SessionDep, settings: SettingsDep,
                  name: Annotated[str, Query(min_length=1, max_length=128,
+                                            pattern=FILE_NAME_PATTERN,
                                             examples=["model.safetensors"])] = "upload.bin",
                  ) -> UploadPublic:
     service.check_name(name)

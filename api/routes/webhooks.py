@@ -38,6 +38,11 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "a required header is missing, or the payload is unusable"}}
 
 
+# OpenAPI cannot say "one of these two headers": the description does.
+DELIVERY_ID = ("the delivery's id: Idempotency-Key, else X-Gitlab-Webhook-UUID; a delivery "
+               "with neither is a 422")
+
+
 def _body_doc(component: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {
         "schema": {"$ref": f"#/components/schemas/{component}"}}}}}
@@ -94,8 +99,12 @@ def gitlab(
     body: RawBody, session: SessionDep, fx: EffectsDep, response: Response,
     x_gitlab_event: Annotated[str, Header(min_length=1, max_length=64)],
     x_gitlab_token: Annotated[str | None, Header()] = None,
-    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=128)] = None,
-    x_gitlab_webhook_uuid: Annotated[str | None, Header(min_length=1, max_length=128)] = None,
+    idempotency_key: Annotated[str | None, Header(
+        min_length=1, max_length=128, description=DELIVERY_ID,
+        examples=["f4b3c2a1-0d9e-4b8a-9c7d-6e5f4a3b2c1d"])] = None,
+    x_gitlab_webhook_uuid: Annotated[str | None, Header(
+        min_length=1, max_length=128, description=DELIVERY_ID,
+        examples=["2c8f3d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"])] = None,
 ) -> DeliveryResult:
     delivery_id = idempotency_key or x_gitlab_webhook_uuid
     if delivery_id is None:

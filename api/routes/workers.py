@@ -10,10 +10,11 @@ from api.deps import EffectsDep, Reader, SessionDep, SettingsDep, WorkerAuth
 from api.models import Worker
 from api.schemas.workers import WorkerHeartbeat, WorkerPublic, WorkerRegister, WorkersPublic
 from api.services import workers as service
+from compression.spec.types import WORD
 from compression.spec.versions import squeezelab_version
 
 router = APIRouter(prefix="/api/v1/workers", tags=["workers"])
-WorkerIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[\w.:@\-]+$")]
+WorkerIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=rf"^[{WORD}.:@\-]+$")]
 
 
 def _public(worker: Worker, lease_seconds: float) -> WorkerPublic:

@@ -8,9 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from pydantic.config import JsonDict
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
-from api.schemas.common import example
+from api.schemas.common import JSON_INTEGER, example, request
 
+# Letters of any script are welcome in a key ("val/précision"): ``\w`` as pydantic reads it
+# (Unicode); JSON Schema's ECMA-262 reads it as ASCII, so the description says so.
 MetricKey = Field(min_length=1, max_length=128, pattern=r"^[\w.\-/@:]+$",
+                  description="letters and digits of any script, _ . - / @ :",
                   examples=["val/accuracy"])
 
 
@@ -22,16 +25,17 @@ SERIES_EXAMPLE: JsonDict = {"run_id": 42, "key": "val/accuracy", "total_points":
 
 # Points in are TypedDicts, not models: ingestion validates up to 10,000 per request, and
 # validating into dicts costs about half as much as building model instances.
-@with_config(ConfigDict(allow_inf_nan=False))
+@with_config(ConfigDict(allow_inf_nan=False, strict=True))
 class MetricPointCreate(TypedDict):
     key: Annotated[str, MetricKey]
-    step: Annotated[int, Field(ge=0, le=2**53, examples=[120])]  # exact as a float8 too
+    step: Annotated[int, Field(strict=False, ge=0, le=2**53, examples=[120]),  # exact as a float8
+                    JSON_INTEGER]
     value: Annotated[float, Field(examples=[0.94])]
     wall_time: NotRequired[Annotated[float | None, Field(
         ge=0, le=1e11, description="unix seconds; the server's clock if left out or null")]]
 
 
-@with_config(example({"points": [{"key": "train/loss", "step": 120, "value": 0.31}]}))
+@with_config(request({"points": [{"key": "train/loss", "step": 120, "value": 0.31}]}))
 class MetricBatchCreate(TypedDict):
     points: Annotated[list[MetricPointCreate], Field(max_length=10_000)]
 

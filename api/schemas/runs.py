@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from pydantic.config import JsonDict
 
-from api.schemas.common import example
+from api.schemas.common import example, request
 from compression.spec.summary import RunSummary
+from compression.spec.types import WORD
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-WorkerId = Field(min_length=1, max_length=128, pattern=r"^[\w.:@\-]+$",
+WorkerId = Field(min_length=1, max_length=128, pattern=rf"^[{WORD}.:@\-]+$",
                  examples=["worker-cpu-1:4242"])
 
 
@@ -29,6 +30,8 @@ RUN_EXAMPLE: JsonDict = {
 
 
 class RunError(BaseModel):
+    model_config = request()
+
     type: str = Field(min_length=1, max_length=128, examples=["ImpossibleTargetError"])
     message: str = Field(max_length=10_000)
     traceback: str | None = Field(default=None, max_length=100_000)
@@ -68,13 +71,13 @@ class RunsPublic(BaseModel):
 
 
 class RunClaim(BaseModel):
-    model_config = example({"worker_id": "worker-cpu-1:4242"})
+    model_config = request({"worker_id": "worker-cpu-1:4242"})
 
     worker_id: str = WorkerId
 
 
 class RunHeartbeat(BaseModel):
-    model_config = example({"worker_id": "worker-cpu-1:4242"})
+    model_config = request({"worker_id": "worker-cpu-1:4242"})
 
     worker_id: str = WorkerId
 
@@ -87,7 +90,7 @@ class HeartbeatPublic(BaseModel):
 
 
 class RunComplete(BaseModel):
-    model_config = example({"worker_id": "worker-cpu-1:4242",
+    model_config = request({"worker_id": "worker-cpu-1:4242",
                             "summary": {"accuracy": 0.968, "sparsity": 0.9}})
 
     worker_id: str = WorkerId
@@ -95,13 +98,13 @@ class RunComplete(BaseModel):
 
 
 class RunFail(BaseModel):
-    model_config = example({"worker_id": "worker-cpu-1:4242", "retryable": False,
+    model_config = request({"worker_id": "worker-cpu-1:4242", "retryable": False,
                             "error": {"type": "ImpossibleTargetError",
                                       "message": "cannot reach 99% sparsity"}})
 
     worker_id: str = WorkerId
     error: RunError
-    retryable: bool = Field(default=False,
+    retryable: StrictBool = Field(default=False,
                             description="transport/infrastructure errors; user errors are not")
     summary: RunSummary | None = Field(
         default=None, description="the figures of a run that finished but cannot count as a "

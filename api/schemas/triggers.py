@@ -10,20 +10,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, StrictBool, WithJsonSchema
 from pydantic.config import JsonDict
 
-from api.schemas.common import example
+from api.schemas.common import example, request
+from compression.spec.types import SPACE, WORD
 
 Provider = Literal["github", "gitlab", "generic"]
 StatusApi = Literal["github", "gitlab"]
 # What a trigger can run on; a push of a tag is a "tag" event, not a "push".
 EventKind = Literal["push", "tag", "pull_request", "release"]
+URL = rf"^https?://[^{SPACE}]+$"
+REPOSITORY = rf"^[{WORD}.\-]+(/[{WORD}.\-]+)+$"
 Repository = Annotated[str, Field(min_length=1, max_length=256,
-                                  pattern=r"^[\w.\-]+(/[\w.\-]+)+$",
+                                  pattern=REPOSITORY,
                                   examples=["octo-org/vision-models"])]
 BranchGlob = Annotated[str, Field(min_length=1, max_length=256, examples=["main", "release/*"])]
 Secret = Annotated[SecretStr, Field(min_length=16, max_length=256)]
+# Validated as a sweep spec once rendered (api.services.triggers); documented as one.
+Template = Annotated[dict[str, Any], WithJsonSchema({
+    "allOf": [{"$ref": "#/components/schemas/SweepSpec"}],
+    "description": "a sweep spec; ${sha}, ${ref}, ${repo} and ${pr} in its strings are "
+                   "replaced, and the result must be a valid spec"})]
 
 TEMPLATE_EXAMPLE: JsonDict = {
     "name": "ci-${sha}", "task": "digits-mlp", "seeds": [0],
@@ -44,11 +52,11 @@ TRIGGER_EXAMPLE: JsonDict = {
 class StatusReporting(BaseModel):
     """Where commit statuses go: the GitHub statuses API or GitLab's commit-status API."""
 
-    model_config = example({"api": "github", "token": "ghp_example-token-never-returned"})
+    model_config = request({"api": "github", "token": "ghp_example-token-never-returned"})
 
     api: StatusApi | None = Field(default=None, description="default: the trigger's provider "
                                   "(required for a generic trigger)")
-    api_base: Annotated[str, Field(max_length=512, pattern=r"^https?://[^\s]+$")] | None = Field(
+    api_base: Annotated[str, Field(max_length=512, pattern=URL)] | None = Field(
         default=None, description="default https://api.github.com or https://gitlab.com/api/v4",
         examples=["https://github.example.com/api/v3"])
     token: Annotated[SecretStr, Field(min_length=1, max_length=512)] = Field(
@@ -68,7 +76,7 @@ class TriggerCreate(BaseModel):
     """A new trigger; ``template`` is a sweep spec where ``${sha}``, ``${ref}``, ``${repo}``
     and ``${pr}`` are replaced in every string value."""
 
-    model_config = example({
+    model_config = request({
         "name": "main pushes", "provider": "github", "repository": "octo-org/vision-models",
         "events": ["push", "pull_request"], "branches": ["main"], "template": TEMPLATE_EXAMPLE,
         "secret": "a-long-random-webhook-secret",
@@ -83,10 +91,10 @@ class TriggerCreate(BaseModel):
         default_factory=list, description="glob patterns (* matches anything, / included) "
         "on the pushed branch, or a pull request's base branch; empty: every branch. "
         "Tag and release events ignore them.")
-    template: dict[str, Any]
+    template: Template
     secret: Secret | None = Field(default=None, description="webhook secret (GitLab: the "
                                   "secret token); generated and shown once when omitted")
-    enabled: bool = True
+    enabled: StrictBool = True
     statuses: StatusReporting | None = Field(default=None,
                                              description="post commit statuses when set")
 
@@ -95,15 +103,15 @@ class TriggerUpdate(BaseModel):
     """Changes to a trigger: fields left out stay as they are; ``statuses: null`` turns
     status reporting off."""
 
-    model_config = example({"branches": ["main", "release/*"], "enabled": False})
+    model_config = request({"branches": ["main", "release/*"], "enabled": False})
 
     name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     repository: Repository | None = None
     events: Annotated[list[EventKind], Field(min_length=1, max_length=4)] | None = None
     branches: Annotated[list[BranchGlob], Field(max_length=50)] | None = None
-    template: dict[str, Any] | None = None
+    template: Template | None = None
     secret: Secret | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     statuses: StatusReporting | None = None
 
 

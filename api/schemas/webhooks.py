@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from api.schemas.common import example
+from api.schemas.common import JSON_INTEGER, example
 from api.schemas.triggers import EventKind, Repository
 
 Outcome = Literal["created", "ignored", "ping", "error", "processing"]
@@ -39,10 +39,14 @@ GENERIC_EXAMPLE: JsonDict = {
     "ref": "refs/heads/main", "sha": "6113728f27ae82c7b1a177c8d03f9e96e0adf246"}
 
 
+# The one name a delivery must carry (else 422): what api.services.webhook_events reads.
+RepoName = Annotated[str, Field(min_length=1, max_length=256, pattern=PRINTABLE)]
+
+
 class _Repository(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    full_name: str | None = None
+    full_name: RepoName
 
 
 class GitHubPayload(BaseModel):
@@ -52,13 +56,13 @@ class GitHubPayload(BaseModel):
         "ref": "refs/heads/main", "after": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
         "deleted": False, "repository": {"full_name": "octo-org/vision-models"}}]})
 
-    repository: _Repository | None = None
+    repository: _Repository
 
 
 class _Project(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    path_with_namespace: str | None = None
+    path_with_namespace: RepoName
 
 
 class GitLabPayload(BaseModel):
@@ -69,13 +73,14 @@ class GitLabPayload(BaseModel):
         "checkout_sha": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
         "project": {"path_with_namespace": "octo-org/vision-models"}}]})
 
-    project: _Project | None = None
+    project: _Project
 
 
 class GenericEvent(BaseModel):
     """The generic webhook's JSON body (sign it as docs/ci.md shows)."""
 
-    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [GENERIC_EXAMPLE]})
+    model_config = ConfigDict(extra="ignore", strict=True,
+                              json_schema_extra={"examples": [GENERIC_EXAMPLE]})
 
     delivery_id: Annotated[str, Field(min_length=1, max_length=128, pattern=PRINTABLE,
                                       description="unique per delivery; a repeat is a no-op")]
@@ -83,7 +88,7 @@ class GenericEvent(BaseModel):
     repository: Repository
     ref: Annotated[str, Field(min_length=1, max_length=256, pattern=PRINTABLE)] | None = None
     sha: Sha | None = None
-    pr: Annotated[int, Field(ge=1)] | None = None
+    pr: Annotated[int, Field(strict=False, ge=1), JSON_INTEGER] | None = None
 
 
 class DeliveryResult(BaseModel):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 from pydantic.config import JsonDict
 
-from api.schemas.common import example
+from api.schemas.common import JSON_INTEGER, MAX_ID, example, request
+from compression.spec.types import WORD
 
 WORKER_EXAMPLE: JsonDict = {
     "id": "gpu-box-1:4242", "hostname": "gpu-box-1", "queues": ["cpu", "gpu"],
@@ -19,12 +20,12 @@ WORKER_EXAMPLE: JsonDict = {
 
 
 class WorkerRegister(BaseModel):
-    model_config = example({"id": "gpu-box-1:4242", "hostname": "gpu-box-1",
+    model_config = request({"id": "gpu-box-1:4242", "hostname": "gpu-box-1",
                             "queues": ["cpu", "gpu"], "tasks": ["digits-mlp", "digits-cnn"],
                             "hardware": {"gpu": "H100", "torch": "2.13"},
                             "version": "0.1.0", "torch_version": "2.13.0"})
 
-    id: str = Field(min_length=1, max_length=128, pattern=r"^[\w.:@\-]+$",
+    id: str = Field(min_length=1, max_length=128, pattern=rf"^[{WORD}.:@\-]+$",
                     examples=["gpu-box-1:4242"])
     hostname: str = Field(min_length=1, max_length=256)
     queues: list[str] = Field(min_length=1, max_length=8, examples=[["cpu", "gpu"]])
@@ -39,9 +40,10 @@ class WorkerRegister(BaseModel):
 
 
 class WorkerHeartbeat(BaseModel):
-    model_config = example({"current_run_id": 42})
+    model_config = request({"current_run_id": 42})
 
-    current_run_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    current_run_id: Annotated[int, Field(strict=False, ge=1, le=MAX_ID),
+                              JSON_INTEGER] | None = None
 
 
 class WorkerPublic(BaseModel):

@@ -2,6 +2,11 @@
 
 A name is one path component from a small alphabet, so no name can leave the run's
 directory; the resolved path is checked against the artifact root as well.
+
+Files are taken only from the token holding the run's lease while the run is running
+(``api.services.leases``): checked before the body is read, and again, with the run's row
+locked, before the file is moved into place, so a run's files are immutable once it has
+ended (a succeeded run's weights are what its dependents and users download).
 """
 
 from __future__ import annotations
@@ -16,8 +21,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.errors import InvalidInputError, NotFoundError, PayloadTooLargeError, Violation
+from api.errors import (
+    ApiError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    Violation,
+)
 from api.models import Artifact, Run, utcnow
+from api.services.leases import run_lease
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,127}")
 
@@ -37,6 +49,15 @@ def artifact_path(root: Path, run_id: int, name: str) -> Path:
 def require_run(session: Session, run_id: int) -> None:
     if session.get(Run, run_id) is None:
         raise NotFoundError("run", run_id)
+
+
+def require_writable(session: Session, run_id: int, token_id: int | None,
+                     *, lock: bool = False) -> None:
+    """Raise unless the caller with ``token_id`` may upload files of the run now (404, 409:
+    not running, 403: claimed with another token). ``lock``: until the commit."""
+    refusal = run_lease(session, run_id, lock=lock).refusal(token_id, "take artifacts")
+    if refusal is not None:
+        raise refusal
 
 
 async def receive(chunks: AsyncIterator[bytes], dest: Path, limit: int) -> tuple[Path, int, str]:
@@ -59,11 +80,12 @@ async def receive(chunks: AsyncIterator[bytes], dest: Path, limit: int) -> tuple
 
 
 def record(session: Session, run_id: int, name: str, tmp: Path, dest: Path, size: int,
-           sha256: str) -> Artifact:
-    """Move the upload into place and upsert its row (a re-upload replaces the file)."""
+           sha256: str, token_id: int | None = None) -> Artifact:
+    """Move the upload into place and upsert its row (a re-upload while the run runs
+    replaces the file, e.g. the newest checkpoint)."""
     try:
-        require_run(session, run_id)
-    except NotFoundError:
+        require_writable(session, run_id, token_id, lock=True)
+    except ApiError:
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, dest)

@@ -1,5 +1,10 @@
 """Metric ingestion: one statement per batch on PostgreSQL, idempotent on (run, key, step),
-and the rollup buckets updated from the points that were new."""
+and the rollup buckets updated from the points that were new.
+
+Points are taken only from the token holding the run's lease while the run is running
+(``api.services.leases``); afterwards a batch whose every point is stored already, with
+the same value (a worker's retry of a batch whose reply it lost), still answers 200 with
+nothing inserted, and anything else is refused."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
-from sqlalchemy import TextClause, func, select, text
+from sqlalchemy import TextClause, func, select, text, tuple_
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,6 +23,7 @@ from api.errors import NotFoundError
 from api.models import Base, MetricPoint, Run
 from api.schemas.metrics import MetricPointCreate
 from api.services.context import Effects
+from api.services.leases import run_lease
 
 # 16 .. 262,144 steps; shorter series are read raw (at most 16 points per bucket wanted).
 ROLLUP_WIDTHS = tuple(4**i for i in range(2, 10))
@@ -75,6 +81,13 @@ _PG_FRESH = text(_PG_INGEST.format(guard="""WHERE NOT EXISTS (
     AND m.key = ANY(CAST(:keys AS text[])) AND m.step BETWEEN :lo AND :hi)"""))
 _PG_IDEMPOTENT = text(_PG_INGEST.format(guard="ON CONFLICT (run_id, key, step) DO NOTHING"))
 _UNIQUE_VIOLATION = "23505"
+# How many points of a batch are stored with the same value (a replay stores nothing new).
+_PG_STORED = text("""
+SELECT count(*) FROM unnest(CAST(:key_index AS int[]), CAST(:steps AS bigint[]),
+                            CAST(:values AS float8[])) AS p(k, step, value)
+JOIN metric_points m ON m.run_id = :run_id AND m.key = (CAST(:keys AS text[]))[p.k]
+                     AND m.step = p.step AND m.value = p.value
+""")
 
 
 @dataclass(frozen=True)
@@ -103,13 +116,20 @@ def require_run(session: Session, run_id: int) -> int:
     return sweep_id
 
 
-def ingest(session: Session, fx: Effects, run_id: int,
-           points: list[MetricPointCreate]) -> int:
-    """Store a batch; returns how many points were new."""
-    sweep_id = require_run(session, run_id)
+def ingest(session: Session, fx: Effects, run_id: int, points: list[MetricPointCreate],
+           token_id: int | None = None) -> int:
+    """Store a batch from the caller with ``token_id``; returns how many points were new.
+    A batch the run's state or lease refuses (409 / 403) answers 0 if it is a replay."""
+    lease = run_lease(session, run_id)
     if not points:
         return 0
     batch = _Columns.of(points)
+    refusal = lease.refusal(token_id, "take metrics")
+    if refusal is not None:
+        if _stored(session, run_id, batch):
+            return 0
+        raise refusal
+    sweep_id = lease.sweep_id
     now = time.time()
     if session.get_bind().dialect.name == "postgresql":
         inserted = _ingest_postgresql(session, run_id, batch, now)
@@ -124,6 +144,26 @@ def ingest(session: Session, fx: Effects, run_id: int,
             "type": "metrics", "run_id": run_id, "keys": sorted(batch.distinct_keys),
             "max_step": max(batch.steps)})
     return inserted
+
+
+def _stored(session: Session, run_id: int, batch: _Columns) -> bool:
+    """Whether every point of the batch is stored already, with the same value."""
+    if session.get_bind().dialect.name == "postgresql":
+        index = {key: i for i, key in enumerate(batch.distinct_keys, start=1)}
+        found = session.execute(_PG_STORED, {
+            "run_id": run_id, "keys": batch.distinct_keys,
+            "key_index": array_literal(_INTS, [index[k] for k in batch.keys]),
+            "steps": array_literal(_INTS, batch.steps),
+            "values": array_literal(_FLOATS, batch.values)}).scalar_one()
+        return int(found) == len(batch.keys)
+    pairs = list(dict.fromkeys(zip(batch.keys, batch.steps, strict=True)))
+    rows = session.execute(
+        select(MetricPoint.key, MetricPoint.step, MetricPoint.value)
+        .where(MetricPoint.run_id == run_id,
+               tuple_(MetricPoint.key, MetricPoint.step).in_(pairs)))
+    stored = {(key, step): value for key, step, value in rows}
+    return all(stored.get((key, step)) == value for key, step, value
+               in zip(batch.keys, batch.steps, batch.values, strict=True))
 
 
 def _ingest_postgresql(session: Session, run_id: int, batch: _Columns, now: float) -> int:

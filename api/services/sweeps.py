@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from api.errors import IllegalTransitionError, NotFoundError
@@ -19,7 +19,7 @@ from api.services.context import Effects
 from api.services.dispatch import send
 from api.services.pagination import decode_cursor, encode_cursor
 from api.services.statuses import stage_pending, stage_retry
-from api.services.sweeps_state import maybe_end_sweep, run_counts
+from api.services.sweeps_state import run_counts, runs_ended, runs_restarted
 from api.services.uploads import missing_uploads
 from compression.errors import FieldError, InvalidSpecError
 from compression.spec import RunConfig, SweepSpec, check_run_count, expand, iter_runs, run_count
@@ -104,7 +104,8 @@ def create_sweep(session: Session, fx: Effects, spec: SweepSpec, raw: dict[str, 
     check_references(session, spec)
     configs = expand(spec, max_runs=fx.settings.max_runs)
     sweep = Sweep(name=spec.name, task=spec.task_name, status="queued", source=provenance.source,
-                  repo=provenance.repo, ref=provenance.ref, sha=provenance.sha, spec=raw)
+                  repo=provenance.repo, ref=provenance.ref, sha=provenance.sha, spec=raw,
+                  runs_unfinished=len(configs))
     session.add(sweep)
     session.flush()
     baselines = [c for c in configs if c.kind == "baseline"]
@@ -165,10 +166,11 @@ def cancel_sweep(session: Session, fx: Effects, sweep_id: int) -> Sweep:
     sweep = get_sweep(session, sweep_id)
     if sweep.status not in ("queued", "running"):
         raise IllegalTransitionError("sweep", sweep_id, sweep.status, "cancel")
-    session.execute(update(Run).where(Run.sweep_id == sweep_id,
-                                      Run.status.in_(("queued", "running")))
-                    .values(status="cancelled", cancel_requested=True, ended_at=utcnow()))
-    maybe_end_sweep(session, sweep_id)
+    result = session.execute(update(Run).where(Run.sweep_id == sweep_id,
+                                               Run.status.in_(("queued", "running")))
+                             .values(status="cancelled", cancel_requested=True,
+                                     ended_at=utcnow()))
+    runs_ended(session, sweep_id, result.rowcount if isinstance(result, CursorResult) else 0)
     session.commit()
     fx.events.publish(sweep_id, {"type": "sweep", "status": sweep.status})
     return sweep
@@ -191,6 +193,7 @@ def retry_failed(session: Session, fx: Effects, sweep_id: int) -> list[int]:
         run.enqueued_at = now if run.depends_on_id is None or run.depends_on_id in done else None
     sweep.status, sweep.ended_at, sweep.gates = "running", None, None
     stage_retry(session, sweep, len(failed))
+    runs_restarted(session, sweep_id, len(failed))
     ready = [(r.id, r.queue) for r in failed if r.enqueued_at is not None]
     session.commit()
     fx.events.publish(sweep_id, {"type": "sweep", "status": sweep.status})

@@ -1,6 +1,11 @@
 """Sweep status follows its runs: running once one starts, ended once all have ended,
 and then its gates are evaluated and stored on it (and a CI sweep's verdict is queued as a
-commit status, api.services.statuses)."""
+commit status, api.services.statuses).
+
+Whether a run's end was the sweep's last is read from a counter of its unfinished runs
+(``sweeps.runs_unfinished``), kept by every transition that ends or requeues runs, so the
+check costs one UPDATE however many runs the sweep has; the runs are counted once, at
+the end."""
 
 from __future__ import annotations
 
@@ -8,15 +13,20 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from api.models import Run, Sweep, utcnow
+from api.models import Base, Run, Sweep, utcnow
 from api.services.gates import RunOutcome, evaluate_gates
 from api.services.statuses import stage_final
 from compression.spec.models import GatesSpec
 
 log = logging.getLogger("squeezelab.api.sweeps")
+# Built once, on the table (no ORM bookkeeping): a run's end in a big sweep is a hot path.
+_SWEEPS = Base.metadata.tables["sweeps"]
+_COUNT_OFF = (update(_SWEEPS).where(_SWEEPS.c.id == bindparam("sweep_id"))
+              .values(runs_unfinished=_SWEEPS.c.runs_unfinished - bindparam("n"))
+              .returning(_SWEEPS.c.runs_unfinished))
 
 
 def run_counts(session: Session, sweep_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -66,18 +76,43 @@ def gates_report(session: Session, sweep: Sweep) -> dict[str, Any]:
     return evaluate_gates(gates, runs, recipes).model_dump(mode="json")
 
 
-def maybe_end_sweep(session: Session, sweep_id: int) -> str | None:
-    """End the sweep when every run has ended, with its gates evaluated; returns the new
-    status, or None when the sweep goes on (or had already ended so). The sweep row is
-    locked first so that two runs ending at once cannot both miss each other's update
-    (PostgreSQL)."""
-    sweep = session.get(Sweep, sweep_id, with_for_update=True, populate_existing=True)
+def runs_ended(session: Session, sweep_id: int, n: int) -> str | None:
+    """Count ``n`` runs of the sweep off as ended; when none is left queued or running, end
+    the sweep with its gates. Returns the sweep's new status, or None while it goes on.
+
+    Call it last before the commit: its one UPDATE locks the sweep row until then, which
+    serialises the runs ending at once, so exactly one of them sees the counter reach 0
+    (and, committed before it, all the others' runs). Only that one counts the runs.
+    """
+    left = session.execute(_COUNT_OFF, {"sweep_id": sweep_id, "n": n}).scalar()
+    if left is None or left > 0:
+        return None
+    return _end_sweep(session, sweep_id)
+
+
+def runs_restarted(session: Session, sweep_id: int, n: int) -> None:
+    """Count ``n`` ended runs of the sweep as queued again (retry)."""
+    session.execute(_COUNT_OFF, {"sweep_id": sweep_id, "n": -n})
+
+
+def _end_sweep(session: Session, sweep_id: int) -> str | None:
+    """End the sweep if every run has ended, by a full count; returns the new status, or
+    None when it goes on (the counter was off: it is set to the count) or had already
+    ended so. The caller holds the sweep row's lock."""
+    sweep = session.get(Sweep, sweep_id, populate_existing=True)
     if sweep is None:
         return None
     session.flush()
     counts = run_counts(session, [sweep_id])[sweep_id]
     outcome = sweep_outcome(counts)
-    if outcome is None or sweep.status == outcome:
+    if outcome is None:
+        unfinished = counts.get("queued", 0) + counts.get("running", 0)
+        log.warning("sweep %s: %s unfinished runs, counted %s; counter reset", sweep_id,
+                    sweep.runs_unfinished, unfinished)
+        sweep.runs_unfinished = unfinished
+        return None
+    sweep.runs_unfinished = 0
+    if sweep.status == outcome:
         return None
     sweep.status = outcome
     sweep.ended_at = utcnow()

@@ -1,4 +1,5 @@
-"""API tokens: random, shown once, stored as sha256; scopes read, write, worker, admin."""
+"""API tokens: random, shown once, stored as sha256; scopes metrics, read, write, worker,
+admin. A token is recognised by a prefix of its hash, never by characters of its text."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from api.models import ApiToken, utcnow
 
-SCOPES = ("read", "write", "worker", "admin")
-# A scope grants itself and these; admin grants everything.
-_IMPLIES = {"admin": set(SCOPES), "write": {"read"}, "worker": {"read"}, "read": set()}
+SCOPES = ("metrics", "read", "write", "worker", "admin")
+# A scope grants itself and these; admin grants everything. "metrics" alone (a Prometheus
+# scraper's token) reads /metrics and nothing else.
+_IMPLIES = {"admin": set(SCOPES), "write": {"read", "metrics"},
+            "worker": {"read", "metrics"}, "read": {"metrics"}, "metrics": set()}
+# Hex digits of the sha256 shown to recognise a token: `printf %s "$TOKEN" | sha256sum`.
+HASH_PREFIX_LEN = 12
 _TOUCH_EVERY = timedelta(minutes=1)
 
 
@@ -45,6 +50,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def hash_prefix(token: ApiToken) -> str:
+    """What lists show of a token: the start of its hash, read from the hash itself (rows
+    from before migration 0009 held characters of the text in ``prefix``; 0009 rewrote
+    them, and the column is still never shown)."""
+    return token.token_hash[:HASH_PREFIX_LEN]
+
+
 def new_token_text() -> str:
     return "sqz_" + secrets.token_urlsafe(32)
 
@@ -53,7 +65,8 @@ def create_token(session: Session, name: str, scopes: list[str],
                  text: str | None = None) -> tuple[ApiToken, str]:
     """Store a new token; returns it with its text, which is never retrievable again."""
     text = text or new_token_text()
-    token = ApiToken(name=name, token_hash=hash_token(text), prefix=text[:8],
+    digest = hash_token(text)
+    token = ApiToken(name=name, token_hash=digest, prefix=digest[:HASH_PREFIX_LEN],
                      scopes=sorted(set(scopes)))
     session.add(token)
     session.commit()
@@ -80,6 +93,14 @@ def authenticate(session: Session, header: str | None) -> Principal:
         token.last_used_at = now
         session.commit()
     return Principal(token.id, granted(token.scopes))
+
+
+def still_active(sessions: sessionmaker[Session], token_id: int) -> bool:
+    """Whether the token is stored and not revoked, read in a short session of its own: an
+    open SSE stream asks every few seconds and holds no connection in between."""
+    with sessions() as session:
+        row = session.execute(select(ApiToken.revoked_at).where(ApiToken.id == token_id)).first()
+    return row is not None and row.revoked_at is None
 
 
 def list_tokens(session: Session) -> list[ApiToken]:

@@ -1,10 +1,10 @@
 """Provider payloads reduced to what triggers match on: a ``CiEvent``.
 
 Pure functions over already-decoded JSON. Every value is checked before it is used: a
-repository name or ref of the wrong type or length, or with a control character (NUL cannot
-be stored in PostgreSQL text), is dropped, and a sha that is not hex is dropped (it becomes
-part of a status API URL path). Patterns match whole values (``fullmatch``: ``$`` would
-also match before a trailing newline).
+repository name or ref of the wrong type or length, or with a control character or a lone
+surrogate (PostgreSQL text can store neither a NUL nor a surrogate), is dropped, and a sha
+that is not hex is dropped (it becomes part of a status API URL path). Patterns match whole
+values (``fullmatch``: ``$`` would also match before a trailing newline).
 
 Event kinds: ``push`` (a branch), ``tag`` (a pushed tag), ``pull_request`` (a GitHub pull
 request or a GitLab merge request: opened, reopened, or new commits pushed to it) and
@@ -23,7 +23,7 @@ from compression.spec.template import placeholder_values
 
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 _ZERO = re.compile(r"0+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 GITLAB_EVENTS = {"Push Hook": "push", "Tag Push Hook": "tag",
                  "Merge Request Hook": "pull_request", "Release Hook": "release"}
 

@@ -2,14 +2,16 @@
 
 A spec is user input that the API stores in PostgreSQL and expands into rows. Nesting deeper
 than any real spec exhausts the interpreter's stack (RecursionError) wherever it is walked;
-PostgreSQL text and JSONB cannot hold a NUL character; only JSON values can be stored; and a
-grid is a product, so a few short lists can ask for millions of runs. Each of these is a
-422 with JSON pointers, never a 500 or an exhausted server.
+PostgreSQL text and JSONB cannot hold a NUL character or a lone surrogate (an escape such as
+JSON's ``\\ud800`` makes one); only JSON values can be stored; and a grid is a product, so
+a few short lists can ask for millions of runs. Each of these is a 422 with JSON pointers,
+never a 500 or an exhausted server.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,7 @@ MAX_VALUES = 1_000_000
 # Runs one sweep may expand to (``Settings.max_runs`` in the API).
 DEFAULT_MAX_RUNS = 10_000
 _SCALARS = (str, int, float, bool, type(None))
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _child_pointer(parent: str, key: object) -> str:
@@ -45,8 +48,9 @@ def _children(value: dict[Any, Any] | list[Any], at: str) -> Iterator[tuple[str,
 
 def raw_errors(data: Any, max_errors: int = 20) -> list[FieldError]:
     """What in a decoded document (JSON or YAML) no spec may hold: nesting deeper than
-    ``MAX_DEPTH``, a NUL character, a value JSON cannot represent (a YAML date, binary or
-    set), or more than ``MAX_VALUES`` values. Walked without recursion."""
+    ``MAX_DEPTH``, a NUL character or a lone surrogate, a value JSON cannot represent (a
+    YAML date, binary or set), or more than ``MAX_VALUES`` values. Walked without
+    recursion."""
     errors: list[FieldError] = []
     stack: list[tuple[Any, str, int]] = [(data, "", 0)]
     seen = 0
@@ -58,6 +62,9 @@ def raw_errors(data: Any, max_errors: int = 20) -> list[FieldError]:
         if isinstance(value, str):
             if "\x00" in value:
                 errors.append(FieldError(at, "a NUL character (\\u0000) is not allowed"))
+            elif _SURROGATE.search(value):
+                errors.append(FieldError(at, "a lone surrogate (\\ud800-\\udfff) is not a "
+                                             "character"))
         elif isinstance(value, dict | list):
             if depth >= MAX_DEPTH:
                 errors.append(FieldError(at, f"nested more than {MAX_DEPTH} levels deep"))

@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    StrictBool,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from compression.spec.checks import SemanticErrors, semantic_errors
 from compression.spec.limits import DEFAULT_MAX_RUNS
@@ -14,6 +22,7 @@ from compression.spec.task import PYTHON_REF, TASK_NAME, LoaderSpec, TaskSpec
 from compression.spec.types import (
     INT32_MAX,
     INT64_MAX,
+    WORD,
     Axis,
     Fraction,
     NoBool,
@@ -113,7 +122,7 @@ class PruneSpec(SpecModel):
     m: Axis[PositiveInt] = 4
     exclude: Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]],
                        Field(max_length=256)] = Field(default_factory=list)
-    prune_classifier: bool | None = None
+    prune_classifier: StrictBool | None = None
     max_layer_sparsity: Fraction | None = None
 
 
@@ -201,7 +210,7 @@ class SensitivitySpec(SpecModel):
 class RecipeSpec(SpecModel):
     """One recipe: a named combination of prune / schedule / quantize / distill / finetune."""
 
-    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.\-]*$")]
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=rf"^[A-Za-z0-9][{WORD}.\-]*$")]
     prune: PruneSpec | None = None
     schedule: ScheduleSpec | None = None
     quantize: QuantizeSpec | None = None
@@ -242,7 +251,7 @@ class GuardSpec(SpecModel):
     curves and its files for inspection.
     """
 
-    at_chance: bool = True
+    at_chance: StrictBool = True
     chance_margin: Annotated[float, NoBool, Field(ge=0.0, lt=1.0)] = 0.1
     fail_if_drop: Annotated[float, NoBool, Field(ge=0.0, le=1e9)] | None = None
 
@@ -264,9 +273,10 @@ class GatesSpec(SpecModel):
 
 
 # A registered task's name, a ``Task`` object in Python (``module:attr`` or ``file.py:attr``,
-# as for inline sources), or an inline task (a mapping).
+# as for inline sources), or an inline task (a mapping). The API stores the name or reference
+# in a 128-character column (sweeps.task).
 TaskRef = Annotated[
-    Annotated[str, Field(min_length=1, max_length=512, pattern=f"{TASK_NAME}|{PYTHON_REF}"),
+    Annotated[str, Field(min_length=1, max_length=128, pattern=f"{TASK_NAME}|{PYTHON_REF}"),
               Tag("task-name")]
     | Annotated[TaskSpec, Tag("task-spec")],
     Discriminator(lambda v: "task-spec" if isinstance(v, dict | TaskSpec) else "task-name")]

@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from compression.spec.metrics import Goal, metric_drop
 from compression.spec.types import NoBool
@@ -69,7 +69,7 @@ class SpeedupInterval(BaseModel):
 
     lo: Number
     hi: Number
-    noise: bool
+    noise: StrictBool
 
     @model_validator(mode="after")
     def _ordered(self) -> SpeedupInterval:

@@ -10,20 +10,36 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import Discriminator, Field, JsonValue, Tag, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Discriminator,
+    Field,
+    JsonValue,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from compression.spec.metrics import BUILTIN_GOALS, METRIC_NAME, builtin_goal
-from compression.spec.types import Fraction, NoBool, NonNegInt, PositiveInt, SpecModel
+from compression.spec.types import (
+    SPACE,
+    WORD,
+    Fraction,
+    NoBool,
+    NonNegInt,
+    PositiveInt,
+    SpecModel,
+)
 
 # ``package.module:attribute`` or ``path/to/file.py:attribute`` (a file on the worker's disk,
 # relative to the worker's working directory).
-_DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
-PYTHON_REF = rf"^(?:{_DOTTED}|[^:\s\x00]+\.py):{_DOTTED}$"
+_DOTTED = rf"[A-Za-z_][{WORD}]*(?:\.[A-Za-z_][{WORD}]*)*"
+PYTHON_REF = rf"^(?:{_DOTTED}|[^:\x00{SPACE}]+\.py):{_DOTTED}$"
 PythonRef = Annotated[str, Field(max_length=512, pattern=PYTHON_REF,
                                  examples=["mypackage.models:build_model"])]
 # A path on the worker's disk.
 WorkerPath = Annotated[str, Field(min_length=1, max_length=1024, pattern=r"^[^\x00]+$")]
-TASK_NAME = r"^[A-Za-z0-9][\w.\-]*$"
+TASK_NAME = rf"^[A-Za-z0-9][{WORD}.\-]*$"
 Kwargs = Annotated[dict[str, JsonValue], Field(max_length=100)]
 
 
@@ -43,6 +59,11 @@ class HFModelSource(SpecModel):
     by ``save_pretrained`` (nothing is downloaded). With both, ``config`` overrides the saved
     config's fields (e.g. ``num_labels``).
     """
+
+    # The rule of _one_origin, for the JSON Schema (and so the API's document).
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["config"], "properties": {"config": {"type": "object"}}},
+        {"required": ["pretrained"], "properties": {"pretrained": {"type": "string"}}}]})
 
     hf: Annotated[str, Field(max_length=128, pattern=r"^[A-Z][A-Za-z0-9]*$",
                              examples=["AutoModelForSequenceClassification"])]

@@ -30,6 +30,12 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
+# Patterns are read by three regex dialects: JSON Schema's (ECMA-262: ``\w`` is ASCII),
+# pydantic's (Rust: ``\w`` is any Unicode letter) and Python's. Spelled out, these classes
+# mean the same in all three: word characters, and whitespace as any of them counts it.
+WORD = "A-Za-z0-9_"
+SPACE = r"\x09-\x0d\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
 # Spec integers fit a 32-bit column (a seed is stored in ``runs.seed``); a larger epoch
 # count or step is a typo, not a plan.
 INT32_MAX = 2**31 - 1

@@ -28,7 +28,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database answers */
+        /**
+         * The database answers
+         * @description SELECT 1 within ``ready_timeout_s`` on a connection of its own, asked on the event
+         *     loop (``api.readiness``): not behind the requests waiting for a slot or a thread.
+         */
         get: operations["readyz_readyz_get"];
         put?: never;
         post?: never;
@@ -45,7 +49,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics (text exposition format) */
+        /**
+         * Prometheus metrics (text exposition format)
+         * @description Needs a token with the `metrics` scope (which `read` and every other scope include) unless the server sets `SQUEEZELAB_METRICS_AUTH=public`.
+         */
         get: operations["metrics_metrics_get"];
         put?: never;
         post?: never;
@@ -1998,14 +2005,14 @@ export interface components {
              *       "worker"
              *     ]
              */
-            scopes: ("read" | "write" | "worker" | "admin")[];
+            scopes: ("metrics" | "read" | "write" | "worker" | "admin")[];
         };
         /**
          * TokenCreated
          * @example {
          *       "id": 3,
          *       "name": "gpu-worker-1",
-         *       "prefix": "sqz_Xk2f",
+         *       "prefix": "3f9a0c7be21d",
          *       "scopes": [
          *         "worker"
          *       ],
@@ -2022,7 +2029,7 @@ export interface components {
             name: string;
             /**
              * Prefix
-             * @description the first characters, to recognise a token
+             * @description the first 12 hex digits of the token's sha256, to recognise it (`printf %s "$TOKEN" | sha256sum`); never characters of the token itself
              */
             prefix: string;
             /** Scopes */
@@ -2047,7 +2054,7 @@ export interface components {
          * @example {
          *       "id": 3,
          *       "name": "gpu-worker-1",
-         *       "prefix": "sqz_Xk2f",
+         *       "prefix": "3f9a0c7be21d",
          *       "scopes": [
          *         "worker"
          *       ],
@@ -2063,7 +2070,7 @@ export interface components {
             name: string;
             /**
              * Prefix
-             * @description the first characters, to recognise a token
+             * @description the first 12 hex digits of the token's sha256, to recognise it (`printf %s "$TOKEN" | sha256sum`); never characters of the token itself
              */
             prefix: string;
             /** Scopes */
@@ -2085,7 +2092,7 @@ export interface components {
          *         {
          *           "id": 3,
          *           "name": "gpu-worker-1",
-         *           "prefix": "sqz_Xk2f",
+         *           "prefix": "3f9a0c7be21d",
          *           "scopes": [
          *             "worker"
          *           ],
@@ -2171,10 +2178,11 @@ export interface components {
              * @description glob patterns (* matches anything, / included) on the pushed branch, or a pull request's base branch; empty: every branch. Tag and release events ignore them.
              */
             branches?: string[];
-            /** Template */
-            template: {
-                [key: string]: unknown;
-            };
+            /**
+             * Template
+             * @description a sweep spec; ${sha}, ${ref}, ${repo} and ${pr} in its strings are replaced, and the result must be a valid spec
+             */
+            template: components["schemas"]["SweepSpec"];
             /**
              * Secret
              * @description webhook secret (GitLab: the secret token); generated and shown once when omitted
@@ -2396,9 +2404,7 @@ export interface components {
             /** Branches */
             branches?: string[] | null;
             /** Template */
-            template?: {
-                [key: string]: unknown;
-            } | null;
+            template?: components["schemas"]["SweepSpec"] | null;
             /** Secret */
             secret?: string | null;
             /** Enabled */
@@ -2855,6 +2861,10 @@ export interface components {
              * @default null
              */
             pretrained: string | null;
+        } | {
+            config: Record<string, never>;
+        } | {
+            pretrained: string;
         };
         /**
          * ImageFolderSource
@@ -3467,6 +3477,7 @@ export interface components {
         MetricPointCreate: {
             /**
              * Key
+             * @description letters and digits of any script, _ . - / @ :
              * @example val/accuracy
              */
             key: string;
@@ -3504,11 +3515,8 @@ export interface components {
         };
         /** _Repository */
         _Repository: {
-            /**
-             * Full Name
-             * @default null
-             */
-            full_name: string | null;
+            /** Full Name */
+            full_name: string;
         } & {
             [key: string]: unknown;
         };
@@ -3525,18 +3533,14 @@ export interface components {
          *     }
          */
         GitHubPayload: {
-            /** @default null */
-            repository: components["schemas"]["_Repository"] | null;
+            repository: components["schemas"]["_Repository"];
         } & {
             [key: string]: unknown;
         };
         /** _Project */
         _Project: {
-            /**
-             * Path With Namespace
-             * @default null
-             */
-            path_with_namespace: string | null;
+            /** Path With Namespace */
+            path_with_namespace: string;
         } & {
             [key: string]: unknown;
         };
@@ -3553,8 +3557,7 @@ export interface components {
          *     }
          */
         GitLabPayload: {
-            /** @default null */
-            project: components["schemas"]["_Project"] | null;
+            project: components["schemas"]["_Project"];
         } & {
             [key: string]: unknown;
         };
@@ -3628,6 +3631,17 @@ export interface operations {
                     "application/json": components["schemas"]["HealthPublic"];
                 };
             };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -3637,7 +3651,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3669,6 +3683,8 @@ export interface operations {
             /** @description not ready */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3684,7 +3700,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3713,6 +3729,37 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the metrics scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -3722,7 +3769,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3736,13 +3783,14 @@ export interface operations {
     list__api_v1_sweeps_get: {
         parameters: {
             query?: {
-                status?: ("queued" | "running" | "succeeded" | "failed" | "cancelled") | null;
-                task?: string | null;
-                source?: ("api" | "cli" | "ci" | "webhook") | null;
+                status?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                task?: string;
+                source?: "api" | "cli" | "ci" | "webhook";
                 /** @description substring */
-                name?: string | null;
+                name?: string;
                 limit?: number;
-                cursor?: string | null;
+                /** @description the previous page's next_cursor; a cursor the API did not hand out is a 422 */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -3759,9 +3807,40 @@ export interface operations {
                     "application/json": components["schemas"]["SweepsPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3777,7 +3856,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3794,18 +3873,19 @@ export interface operations {
                 dry_run?: boolean;
                 source?: "api" | "cli" | "ci";
                 /** @description owner/name (CI) */
-                repo?: string | null;
-                ref?: string | null;
-                sha?: string | null;
+                repo?: string;
+                ref?: string;
+                sha?: string;
                 /** @description dry run: runs per page */
                 limit?: number;
-                /** @description dry run: the next page's cursor */
-                cursor?: string | null;
+                /** @description the previous page's next_cursor; a cursor the API did not hand out is a 422 */
+                cursor?: string;
             };
             header?: never;
             path?: never;
             cookie?: never;
         };
+        /** @description the sweep spec, as JSON or as YAML text of the same mapping (application/yaml, application/x-yaml, text/yaml, text/plain); anything else is a 415 */
         requestBody: {
             content: {
                 /**
@@ -3839,25 +3919,35 @@ export interface operations {
                  */
                 "application/json": components["schemas"]["SweepSpec"];
                 /**
-                 * @example name: quick
-                 *     task: digits-mlp
-                 *     seeds:
-                 *     - 0
-                 *     - 1
-                 *     recipes:
-                 *     - name: agp
-                 *       prune:
-                 *         granularity: unstructured
-                 *       schedule:
-                 *         kind: agp
-                 *         final_sparsity:
-                 *         - 0.5
-                 *         - 0.9
-                 *         end_epoch: 3
-                 *       finetune:
-                 *         epochs: 5
+                 * @example {
+                 *       "name": "quick",
+                 *       "task": "digits-mlp",
+                 *       "seeds": [
+                 *         0,
+                 *         1
+                 *       ],
+                 *       "recipes": [
+                 *         {
+                 *           "name": "agp",
+                 *           "prune": {
+                 *             "granularity": "unstructured"
+                 *           },
+                 *           "schedule": {
+                 *             "kind": "agp",
+                 *             "final_sparsity": [
+                 *               0.5,
+                 *               0.9
+                 *             ],
+                 *             "end_epoch": 3
+                 *           },
+                 *           "finetune": {
+                 *             "epochs": 5
+                 *           }
+                 *         }
+                 *       ]
+                 *     }
                  */
-                "application/yaml": string;
+                "application/yaml": components["schemas"]["SweepSpec"];
             };
         };
         responses: {
@@ -3879,9 +3969,49 @@ export interface operations {
                     "application/json": components["schemas"]["SweepCreated"] | components["schemas"]["SweepPlan"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description invalid spec: one JSON pointer per bad field; or more runs than the server allows (sweep-too-large) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3897,7 +4027,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3928,9 +4058,49 @@ export interface operations {
                     "application/json": components["schemas"]["SweepPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3946,7 +4116,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3975,9 +4145,49 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3993,7 +4203,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4024,6 +4234,35 @@ export interface operations {
                     "application/json": components["schemas"]["SweepPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the sweep has already ended */
             409: {
                 headers: {
@@ -4042,6 +4281,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -4051,7 +4301,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4082,9 +4332,49 @@ export interface operations {
                     "application/json": components["schemas"]["RetryPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4100,7 +4390,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4114,7 +4404,9 @@ export interface operations {
     pareto_api_v1_sweeps__sweep_id__pareto_get: {
         parameters: {
             query?: {
+                /** @description summary.<field>[.<field>...], up to 6 fields of A-Z a-z 0-9 _ - */
                 x?: string;
+                /** @description summary.<field>[.<field>...], up to 6 fields of A-Z a-z 0-9 _ - */
                 y?: string;
                 x_goal?: "min" | "max";
                 y_goal?: "min" | "max";
@@ -4136,9 +4428,49 @@ export interface operations {
                     "application/json": components["schemas"]["ParetoPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4154,7 +4486,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4168,14 +4500,15 @@ export interface operations {
     list__api_v1_runs_get: {
         parameters: {
             query?: {
-                sweep_id?: number | null;
-                status?: ("queued" | "running" | "succeeded" | "failed" | "cancelled") | null;
-                kind?: string | null;
-                variant?: string | null;
+                sweep_id?: number;
+                status?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                kind?: string;
+                variant?: string;
                 /** @description a column or summary.<path>; '-' for descending */
                 sort?: string;
                 limit?: number;
-                cursor?: string | null;
+                /** @description the previous page's next_cursor; a cursor the API did not hand out is a 422 */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -4192,9 +4525,40 @@ export interface operations {
                     "application/json": components["schemas"]["RunsPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4210,7 +4574,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4241,9 +4605,49 @@ export interface operations {
                     "application/json": components["schemas"]["RunPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4259,7 +4663,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4294,8 +4698,46 @@ export interface operations {
                     "application/json": components["schemas"]["RunPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description illegal transition, or the lease is held by another worker */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4312,6 +4754,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -4321,7 +4774,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4356,8 +4809,46 @@ export interface operations {
                     "application/json": components["schemas"]["HeartbeatPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description illegal transition, or the lease is held by another worker */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4374,6 +4865,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -4383,7 +4885,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4418,8 +4920,46 @@ export interface operations {
                     "application/json": components["schemas"]["RunPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description illegal transition, or the lease is held by another worker */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4436,6 +4976,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -4445,7 +4996,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4480,8 +5031,46 @@ export interface operations {
                     "application/json": components["schemas"]["RunPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description illegal transition, or the lease is held by another worker */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4498,6 +5087,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -4507,7 +5107,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4538,6 +5138,35 @@ export interface operations {
                     "application/json": components["schemas"]["RunPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description illegal transition, or the lease is held by another worker */
             409: {
                 headers: {
@@ -4556,6 +5185,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -4565,7 +5205,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4596,9 +5236,49 @@ export interface operations {
                     "application/json": components["schemas"]["MetricKeysPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4614,7 +5294,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4649,9 +5329,58 @@ export interface operations {
                     "application/json": components["schemas"]["MetricBatchPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4667,7 +5396,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4684,10 +5413,10 @@ export interface operations {
                 key: string;
                 /** @description at most this many buckets */
                 buckets?: number;
-                /** @description a window of steps (a zoomed chart): read at the resolution the window's span allows */
-                step_min?: number | null;
-                /** @description a window of steps (a zoomed chart): read at the resolution the window's span allows */
-                step_max?: number | null;
+                /** @description a window of steps (a zoomed chart): read at the resolution the window's span allows; step_min greater than step_max is a 422 */
+                step_min?: number;
+                /** @description a window of steps (a zoomed chart): read at the resolution the window's span allows; step_min greater than step_max is a 422 */
+                step_max?: number;
             };
             header?: never;
             path: {
@@ -4706,9 +5435,49 @@ export interface operations {
                     "application/json": components["schemas"]["SeriesPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4724,7 +5493,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4742,10 +5511,10 @@ export interface operations {
                 key: string;
                 /** @description at most this many buckets */
                 buckets?: number;
-                /** @description a window of steps (a zoomed chart): read at the resolution the window's span allows */
-                step_min?: number | null;
-                /** @description a window of steps (a zoomed chart): read at the resolution the window's span allows */
-                step_max?: number | null;
+                /** @description a window of steps (a zoomed chart): read at the resolution the window's span allows; step_min greater than step_max is a 422 */
+                step_min?: number;
+                /** @description a window of steps (a zoomed chart): read at the resolution the window's span allows; step_min greater than step_max is a 422 */
+                step_max?: number;
             };
             header?: never;
             path?: never;
@@ -4762,9 +5531,40 @@ export interface operations {
                     "application/json": components["schemas"]["SeriesSetPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4780,7 +5580,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4812,9 +5612,49 @@ export interface operations {
                     "application/octet-stream": unknown;
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4830,7 +5670,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4866,6 +5706,35 @@ export interface operations {
                     "application/json": components["schemas"]["ArtifactPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description over the artifact size limit */
             413: {
                 headers: {
@@ -4884,6 +5753,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -4893,7 +5773,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4924,9 +5804,49 @@ export interface operations {
                     "application/json": components["schemas"]["ArtifactsPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4942,7 +5862,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4973,9 +5893,40 @@ export interface operations {
                     "application/json": components["schemas"]["UploadsPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4991,7 +5942,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5026,6 +5977,26 @@ export interface operations {
                     "application/json": components["schemas"]["UploadPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description over the artifact size limit */
             413: {
                 headers: {
@@ -5044,6 +6015,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -5053,7 +6035,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5084,9 +6066,49 @@ export interface operations {
                     "application/octet-stream": unknown;
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5102,7 +6124,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5131,6 +6153,37 @@ export interface operations {
                     "application/json": components["schemas"]["WorkersPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -5140,7 +6193,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5173,9 +6226,49 @@ export interface operations {
                     "application/json": components["schemas"]["WorkerPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5191,7 +6284,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5226,9 +6319,58 @@ export interface operations {
                     "application/json": components["schemas"]["WorkerPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5244,7 +6386,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5259,9 +6401,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description only this sweep */
-                sweep?: number | null;
+                sweep?: number;
                 /** @description end the stream after this many */
-                max_events?: number | null;
+                max_events?: number;
             };
             header?: never;
             path?: never;
@@ -5278,9 +6420,40 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5296,7 +6469,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5325,6 +6498,37 @@ export interface operations {
                     "application/json": components["schemas"]["TokensPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -5334,7 +6538,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5367,9 +6571,49 @@ export interface operations {
                     "application/json": components["schemas"]["TokenCreated"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5385,7 +6629,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5414,9 +6658,49 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5432,7 +6716,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5461,6 +6745,37 @@ export interface operations {
                     "application/json": components["schemas"]["TriggersPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -5470,7 +6785,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5503,9 +6818,49 @@ export interface operations {
                     "application/json": components["schemas"]["TriggerCreated"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description invalid trigger, or a template that is not a valid sweep spec (pointers under /template) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5521,7 +6876,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5552,9 +6907,49 @@ export interface operations {
                     "application/json": components["schemas"]["TriggerPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5570,7 +6965,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5599,9 +6994,49 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5617,7 +7052,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5652,9 +7087,58 @@ export interface operations {
                     "application/json": components["schemas"]["TriggerPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description invalid trigger, or a template that is not a valid sweep spec (pointers under /template) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5670,7 +7154,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5687,7 +7171,7 @@ export interface operations {
             header: {
                 "x-github-event": string;
                 "x-github-delivery": string;
-                "x-hub-signature-256"?: string | null;
+                "x-hub-signature-256"?: string;
             };
             path?: never;
             cookie?: never;
@@ -5728,6 +7212,8 @@ export interface operations {
             /** @description not authenticated (which part failed is not said) */
             401: {
                 headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5761,6 +7247,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -5770,7 +7267,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5786,9 +7283,11 @@ export interface operations {
             query?: never;
             header: {
                 "x-gitlab-event": string;
-                "x-gitlab-token"?: string | null;
-                "idempotency-key"?: string | null;
-                "x-gitlab-webhook-uuid"?: string | null;
+                "x-gitlab-token"?: string;
+                /** @description the delivery's id: Idempotency-Key, else X-Gitlab-Webhook-UUID; a delivery with neither is a 422 */
+                "idempotency-key"?: string;
+                /** @description the delivery's id: Idempotency-Key, else X-Gitlab-Webhook-UUID; a delivery with neither is a 422 */
+                "x-gitlab-webhook-uuid"?: string;
             };
             path?: never;
             cookie?: never;
@@ -5829,6 +7328,8 @@ export interface operations {
             /** @description not authenticated (which part failed is not said) */
             401: {
                 headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5862,6 +7363,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -5871,7 +7383,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5886,8 +7398,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                "x-squeezelab-timestamp"?: string | null;
-                "x-squeezelab-signature"?: string | null;
+                "x-squeezelab-timestamp"?: string;
+                "x-squeezelab-signature"?: string;
             };
             path?: never;
             cookie?: never;
@@ -5928,6 +7440,8 @@ export interface operations {
             /** @description not authenticated (which part failed is not said) */
             401: {
                 headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5961,6 +7475,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description client error */
             "4XX": {
                 headers: {
@@ -5970,7 +7495,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5984,7 +7509,7 @@ export interface operations {
     deliveries_api_v1_webhooks_deliveries_get: {
         parameters: {
             query?: {
-                provider?: ("github" | "gitlab" | "generic") | null;
+                provider?: "github" | "gitlab" | "generic";
                 limit?: number;
             };
             header?: never;
@@ -6002,9 +7527,40 @@ export interface operations {
                     "application/json": components["schemas"]["DeliveriesPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6020,7 +7576,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6034,7 +7590,7 @@ export interface operations {
     statuses_api_v1_webhooks_statuses_get: {
         parameters: {
             query?: {
-                sweep_id?: number | null;
+                sweep_id?: number;
                 limit?: number;
             };
             header?: never;
@@ -6052,9 +7608,40 @@ export interface operations {
                     "application/json": components["schemas"]["CommitStatusesPublic"];
                 };
             };
+            /** @description no token, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description the scheme to authenticate with: Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unavailable, or the server is overloaded: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6070,7 +7657,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description server error or database unavailable */
+            /** @description server error */
             "5XX": {
                 headers: {
                     [name: string]: unknown;

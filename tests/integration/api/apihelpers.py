@@ -51,6 +51,15 @@ def claim(client: TestClient, run_id: int, worker: str = "w1") -> Any:
     return client.post(f"/api/v1/runs/{run_id}/claim", json={"worker_id": worker})
 
 
+def running(client: TestClient, n: int = 1) -> list[int]:
+    """Submit a sweep of ``n`` seeds and claim its ``n`` baselines: the API takes a run's
+    metrics and files only while it runs, from the token that claimed it."""
+    run_ids: list[int] = submit(client, small_spec(seeds=list(range(n))))["run_ids"][:n]
+    for run_id in run_ids:
+        assert claim(client, run_id).status_code == 200
+    return run_ids
+
+
 def complete(client: TestClient, run_id: int, summary: dict[str, Any],
              worker: str = "w1") -> Any:
     """The claiming worker posts the run's summary (the response)."""

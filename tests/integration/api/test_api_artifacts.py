@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from apihelpers import assert_problem, submit
+from apihelpers import assert_problem, claim, running, submit
 from fastapi.testclient import TestClient
 
 from api.settings import Settings
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_upload_list_download_and_replace(client: TestClient, settings: Settings) -> None:
-    run_id = submit(client)["run_ids"][0]
+    (run_id,) = running(client)
     data = bytes(range(256)) * 40
     url = f"/api/v1/runs/{run_id}/artifacts/model.safetensors"
     created = client.put(url, content=data)
@@ -43,7 +43,7 @@ def test_names_cannot_escape(client: TestClient, settings: Settings, name: str) 
 
 def test_upload_over_the_limit_is_413_and_leaves_nothing(client: TestClient,
                                                           settings: Settings) -> None:
-    run_id = submit(client)["run_ids"][0]
+    (run_id,) = running(client)
 
     def chunks():  # type: ignore[no-untyped-def]
         for _ in range(100):
@@ -59,7 +59,9 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(client: TestClient,
 def test_delete_sweep_removes_artifact_files(client: TestClient, settings: Settings) -> None:
     created = submit(client)
     run_id = created["run_ids"][0]
-    client.put(f"/api/v1/runs/{run_id}/artifacts/log.txt", content=b"hello")
+    assert claim(client, run_id).status_code == 200
+    assert client.put(f"/api/v1/runs/{run_id}/artifacts/log.txt",
+                      content=b"hello").status_code == 201
     client.delete(f"/api/v1/sweeps/{created['id']}")
     assert not (settings.artifact_dir / str(run_id)).exists()
     assert_problem(client.get(f"/api/v1/runs/{run_id}/artifacts/log.txt"), 404)

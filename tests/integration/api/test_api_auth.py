@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.models import ApiToken
+from api.services.tokens import hash_token
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,9 @@ def test_tokens_are_hashed_listed_and_revoked(app: FastAPI, client: TestClient) 
     assert token not in stored and all(len(h) == 64 for h in stored)
     items = client.get("/api/v1/tokens").json()["items"]
     assert all("token" not in t for t in items)
-    mine = next(t for t in items if token.startswith(t["prefix"]) and t["scopes"] == ["read"])
+    # Listed by a prefix of its hash: no character of the secret is shown.
+    (mine,) = [t for t in items if hash_token(token).startswith(t["prefix"])]
+    assert mine["scopes"] == ["read"] and token[:8] not in str(items)
     assert client.delete(f"/api/v1/tokens/{mine['id']}").status_code == 204
     assert_problem(client.get("/api/v1/sweeps", headers=_as(token)), 401)
     assert_problem(client.delete("/api/v1/tokens/999999"), 404)
@@ -62,9 +65,8 @@ def test_tokens_are_hashed_listed_and_revoked(app: FastAPI, client: TestClient) 
 
 def test_auth_off_is_for_local_use(app: FastAPI, client: TestClient) -> None:
     from api.app import create_app
-    from api.settings import get_settings
 
-    settings = app.dependency_overrides[get_settings]().model_copy(update={"auth": "off"})
+    settings = app.state.settings.model_copy(update={"auth": "off"})
     with TestClient(create_app(settings)) as anonymous:
         assert anonymous.get("/api/v1/tokens").status_code == 200
 

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from apihelpers import assert_problem, submit
+from apihelpers import assert_problem, running
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
@@ -26,7 +26,7 @@ def _post(client: TestClient, run_id: int, points: list[dict[str, Any]]) -> Any:
 
 
 def test_same_batch_twice_stores_each_point_once(client: TestClient) -> None:
-    run_id = submit(client)["run_ids"][0]
+    (run_id,) = running(client)
     batch = _points("train/loss", range(500)) + _points("val/accuracy", range(0, 500, 50))
     first = _post(client, run_id, batch).json()
     assert first == {"received": 510, "inserted": 510}
@@ -40,7 +40,7 @@ def test_same_batch_twice_stores_each_point_once(client: TestClient) -> None:
 
 
 def test_series_is_downsampled_to_min_max_last(client: TestClient) -> None:
-    run_id = submit(client)["run_ids"][0]
+    (run_id,) = running(client)
     # A spike at step 37 must survive downsampling in its bucket's max.
     values = {s: 100.0 if s == 37 else float(s % 10) for s in range(5, 1005)}
     _post(client, run_id, _points("loss", range(5, 1005), values.__getitem__))
@@ -64,7 +64,7 @@ def test_series_is_downsampled_to_min_max_last(client: TestClient) -> None:
 def test_a_step_window_is_read_at_its_own_resolution(client: TestClient) -> None:
     """A zoomed chart: 50,000 steps in 100 buckets are about 500 steps each; a window of
     1,000 steps in 100 buckets is 10 steps each, exact, and covers the window."""
-    run_id = submit(client)["run_ids"][0]
+    (run_id,) = running(client)
     values = {s: float((s * 7919) % 1000) for s in range(50_000)}
     for start in range(0, 50_000, 10_000):
         _post(client, run_id, _points("loss", range(start, start + 10_000), values.__getitem__))
@@ -96,7 +96,7 @@ def test_a_step_window_is_read_at_its_own_resolution(client: TestClient) -> None
 
 
 def test_rollups_stay_exact_across_batches_and_replays(client: TestClient) -> None:
-    run_id = submit(client)["run_ids"][0]
+    (run_id,) = running(client)
     steps = list(range(0, 3000, 3))
     values = {s: float((s * 7919) % 101) for s in steps}
     half = len(steps) // 2
@@ -114,7 +114,7 @@ def test_rollups_stay_exact_across_batches_and_replays(client: TestClient) -> No
 
 
 def test_series_of_several_runs(client: TestClient) -> None:
-    run_ids = submit(client)["run_ids"][:3]
+    run_ids = running(client, 3)
     for i, run_id in enumerate(run_ids):
         _post(client, run_id, _points("lr", range(i * 10 + 1)))
     got = client.get("/api/v1/series", params={"run_id": run_ids, "key": "lr",
@@ -126,7 +126,7 @@ def test_series_of_several_runs(client: TestClient) -> None:
 
 
 def test_bad_batches(client: TestClient) -> None:
-    run_id = submit(client)["run_ids"][0]
+    (run_id,) = running(client)
     too_many = _points("x", range(10_001))
     assert_problem(_post(client, run_id, too_many), 422)
     body = assert_problem(_post(client, run_id, [{"key": "x", "step": -1, "value": 1}]), 422)
@@ -138,7 +138,7 @@ def test_bad_batches(client: TestClient) -> None:
 
 
 def test_concurrent_replays_count_each_point_once(client: TestClient) -> None:
-    run_id = submit(client)["run_ids"][0]
+    (run_id,) = running(client)
     batch = _points("loss", range(2000))
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: _post(client, run_id, batch).json(), range(4)))
@@ -157,7 +157,7 @@ def _stored(app: FastAPI, run_id: int) -> dict[tuple[str, int], tuple[float, flo
 
 
 def test_values_and_wall_times_are_stored_exactly(app: FastAPI, client: TestClient) -> None:
-    run_id = submit(client)["run_ids"][0]
+    (run_id,) = running(client)
     tricky = [0.1, -0.0, 1 / 3, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
               -123456.789e-200, 2.0**53, 1e22]
     points: list[dict[str, Any]] = [
@@ -181,7 +181,7 @@ def test_values_and_wall_times_are_stored_exactly(app: FastAPI, client: TestClie
 
 def test_a_point_repeated_within_a_batch_is_stored_once_first_value_kept(
         app: FastAPI, client: TestClient) -> None:
-    run_id = submit(client)["run_ids"][0]
+    (run_id,) = running(client)
     batch = [*_points("loss", range(100)), {"key": "loss", "step": 7, "value": -1.0}]
     assert _post(client, run_id, batch).json() == {"received": 101, "inserted": 100}
     assert _stored(app, run_id)[("loss", 7)][0] == 7.0
@@ -193,7 +193,7 @@ def test_a_point_repeated_within_a_batch_is_stored_once_first_value_kept(
 
 def test_a_batch_overlapping_stored_points_of_one_key_stores_the_new_ones(
         client: TestClient) -> None:
-    run_id = submit(client)["run_ids"][0]
+    (run_id,) = running(client)
     _post(client, run_id, _points("acc", range(0, 100, 10)))
     # New keys and new steps mixed with steps already stored for "acc".
     mixed = _points("loss", range(100)) + _points("acc", range(0, 200, 5))
@@ -208,7 +208,7 @@ def test_a_batch_overlapping_stored_points_of_one_key_stores_the_new_ones(
 def test_a_new_batch_is_one_statement_on_postgresql(app: FastAPI, client: TestClient) -> None:
     if app.state.db.dialect != "postgresql":
         pytest.skip("SQLite inserts the points and then folds the rollups")
-    run_id = submit(client)["run_ids"][0]
+    (run_id,) = running(client)
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:

@@ -21,6 +21,7 @@ def test_buffer_survives_an_api_outage(live_api: LiveApi, admin: Client,
                                        tmp_path: Path) -> None:
     spec = {"name": "outage", "task": "digits-mlp", "seeds": [0], "recipes": []}
     run_id = admin.submit_sweep(spec).baseline_run_ids[0]
+    admin.claim_run(run_id, "w1")  # a run takes points from its lease's token while it runs
     spill = tmp_path / "spill"
     sender = Client(live_api.url, ADMIN_TOKEN, timeout=2, retries=0)
     buf = MetricBuffer(sender, run_id, spill, batch_size=500, max_memory_points=1000,

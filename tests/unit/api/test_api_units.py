@@ -43,8 +43,9 @@ def test_cursor_round_trip_and_rejects_garbage() -> None:
 
 
 def test_scopes_imply() -> None:
-    assert granted(["admin"]) == frozenset({"read", "write", "worker", "admin"})
-    assert granted(["worker"]) == frozenset({"worker", "read"})
+    assert granted(["admin"]) == frozenset({"metrics", "read", "write", "worker", "admin"})
+    assert granted(["worker"]) == frozenset({"worker", "read", "metrics"})
+    assert granted(["metrics"]) == frozenset({"metrics"})
     Principal(1, granted(["write"])).require("read")
     with pytest.raises(ForbiddenError, match="scope"):
         Principal(1, granted(["read"])).require("write")

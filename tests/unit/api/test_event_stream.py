@@ -16,10 +16,15 @@ class _Connected:
         return False
 
 
+async def _token_holds() -> bool:
+    return True
+
+
 def _frames(sweep: int, published: int, read: int) -> list[dict[str, Any]]:
     async def scenario() -> list[dict[str, Any]]:
         bus = EventBus()
-        stream = _stream(_Connected(), bus, sweep, max_events=read)  # type: ignore[arg-type]
+        stream = _stream(_Connected(), bus, sweep, max_events=read,  # type: ignore[arg-type]
+                         allowed=_token_holds, recheck_s=60.0)
         assert await anext(stream) == ": connected\n\n"
         for i in range(published):
             bus.publish(sweep, {"type": "run", "run_id": i})

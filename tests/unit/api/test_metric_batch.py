@@ -20,7 +20,7 @@ def _body(**point: object) -> str:
 
 
 def test_valid_batch_keeps_values_and_drops_unknown_fields() -> None:
-    batch = METRIC_BATCH.validate_json(_body(wall_time=0, extra="ignored", step="7"))
+    batch = METRIC_BATCH.validate_json(_body(wall_time=0, extra="ignored", step=7))
     assert batch == {"points": [{"key": "val/accuracy", "step": 7, "value": 0.5,
                                  "wall_time": 0.0}]}
     assert METRIC_BATCH.validate_json(_body())["points"][0].get("wall_time") is None
@@ -32,6 +32,10 @@ def test_valid_batch_keeps_values_and_drops_unknown_fields() -> None:
     (_body(key="has space"), ("points", 0, "key")),
     (_body(step=-1), ("points", 0, "step")),
     (_body(step=1.5), ("points", 0, "step")),
+    # Strict, as the OpenAPI document says: an integer, not a string or a boolean.
+    (_body(step="7"), ("points", 0, "step")),
+    (_body(step=True), ("points", 0, "step")),
+    (_body(value="0.5"), ("points", 0, "value")),
     (_body(wall_time=-1), ("points", 0, "wall_time")),
     (json.dumps({"points": [{"key": "k", "step": s, "value": 0} for s in range(10_001)]}),
      ("points",)),
