@@ -156,7 +156,7 @@ class Sample:
 def measure_latency(bench: Bench, submissions: int, gap_s: float) -> list[Sample]:
     samples = []
     for i in range(submissions):
-        # After ended_at the worker still uploads run.log and heartbeats: wait until its
+        # After ended_at the worker still heartbeats its registration: wait until its
         # registry entry says it holds no run, then a little more for the acknowledgement.
         wait_for(lambda: all(w.current_run_id is None for w in bench.admin.list_workers()),
                  timeout=60, what="the worker to be idle", interval=0.1)
