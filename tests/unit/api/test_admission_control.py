@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+from fresh_loop import run_in_fresh_loop
 from starlette.types import Message, Receive, Scope, Send
 
 from api.overload import AdmissionControl, AdmissionLimits, counted_path
@@ -66,7 +67,7 @@ def test_a_full_line_is_refused_at_once_with_retry_after() -> None:
         assert [(await first)[0], (await second)[0]] == [200, 200]
         assert control.running == 0
 
-    asyncio.run(scenario())
+    run_in_fresh_loop(scenario())
 
 
 def test_a_wait_longer_than_max_wait_is_refused() -> None:
@@ -80,7 +81,7 @@ def test_a_wait_longer_than_max_wait_is_refused() -> None:
         assert (await first)[0] == 200
         assert control.running == 0 and not control._line
 
-    asyncio.run(scenario())
+    run_in_fresh_loop(scenario())
 
 
 def test_slots_pass_to_the_waiters_first_come_first_served() -> None:
@@ -97,7 +98,7 @@ def test_slots_pass_to_the_waiters_first_come_first_served() -> None:
         assert gate.started == ["/api/v1/a", "/api/v1/b", "/api/v1/c"]
         assert control.running == 0
 
-    asyncio.run(scenario())
+    run_in_fresh_loop(scenario())
 
 
 def test_a_waiter_that_goes_away_leaves_no_slot_taken() -> None:
@@ -116,7 +117,7 @@ def test_a_waiter_that_goes_away_leaves_no_slot_taken() -> None:
         assert control.running == 0
         assert (await _request(control, "/api/v1/runs"))[0] == 200
 
-    asyncio.run(scenario())
+    run_in_fresh_loop(scenario())
 
 
 def test_probes_streams_and_static_files_are_not_counted() -> None:
@@ -136,4 +137,4 @@ def test_probes_streams_and_static_files_are_not_counted() -> None:
         gate.release.set()
         assert (await probe)[0] == 200 and (await first)[0] == 200
 
-    asyncio.run(scenario())
+    run_in_fresh_loop(scenario())
