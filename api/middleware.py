@@ -11,7 +11,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PayloadTooLargeError
-from api.problems import PROBLEM, problem_bytes
+from api.problems import send_problem
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 _LENGTH = re.compile(r"[0-9]{1,19}")  # ASCII: "²".isdigit() is true, and int() refuses it
@@ -99,9 +99,6 @@ def _limited(receive: Receive, limit: int) -> Receive:
 
 async def _refuse(send: Send, path: str, rid: str, status: int, slug: str, title: str,
                   detail: str) -> None:
-    body = problem_bytes(status, slug, title, detail, path, rid)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", PROBLEM.encode()),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})
+    # The body was not read: close the connection rather than leave it behind on it.
+    await send_problem(send, status, slug, title, detail, path, rid,
+                       headers=((b"connection", b"close"),))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.problems import PROBLEM, problem_bytes
+from api.problems import send_problem
 
 
 @dataclass(frozen=True)
@@ -93,13 +93,9 @@ class AdmissionControl:
         rid = scope.get("state", {}).get("request_id", "")
         detail = (f"the API is at capacity ({self.limits.running} requests running, "
                   f"{len(self._line)} waiting); retry after {self.limits.retry_after_s} s")
-        body = problem_bytes(503, "overloaded", "Service overloaded", detail, scope["path"],
-                             rid)
-        await send({"type": "http.response.start", "status": 503,
-                     "headers": [(b"content-type", PROBLEM.encode()),
-                                 (b"content-length", str(len(body)).encode()),
-                                 (b"retry-after", str(self.limits.retry_after_s).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await send_problem(send, 503, "overloaded", "Service overloaded", detail,
+                           scope["path"], rid,
+                           headers=((b"retry-after", str(self.limits.retry_after_s).encode()),))
 
 
 def counted_path(path: str) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import Send
 
 from api.errors import ApiError, InvalidInputError, Violation
 from compression.errors import InvalidSpecError, SweepTooLargeError
@@ -35,6 +36,18 @@ def problem_bytes(status: int, slug: str, title: str, detail: str, instance: str
                   request_id: str) -> bytes:
     """A problem body for middleware that answers before the app runs."""
     return json.dumps(problem_body(status, slug, title, detail, instance, request_id)).encode()
+
+
+async def send_problem(send: Send, status: int, slug: str, title: str, detail: str,
+                       instance: str, request_id: str,
+                       headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    """Answer with a problem body straight through ASGI ``send``: for middleware that
+    answers before the app runs (``headers`` adds e.g. ``Retry-After``)."""
+    body = problem_bytes(status, slug, title, detail, instance, request_id)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", PROBLEM.encode()),
+                            (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _request_id(request: Request) -> str:

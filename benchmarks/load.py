@@ -21,7 +21,6 @@ import asyncio
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
+from ingest import _free_port, _wait_ready
 from sweep_create import DEFAULT_ADMIN_URL, fresh_database, thousand_run_spec
 
 ADMIN_TOKEN = "sqz_load-benchmark-admin-token"
@@ -37,25 +37,6 @@ CLIENT_TIMEOUT_S = 30.0
 # The load process stands for clients on other machines: on this shared host it runs at a
 # lower priority, so that its CPU use does not count as the API's slowness.
 LOAD_NICENESS = 10
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _wait_ready(base: str, deadline_s: float = 60.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)  # polling a starting server, not a test
-    raise RuntimeError("the API did not become ready")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -287,7 +268,7 @@ def main() -> None:
             stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_ready(base)
+            _wait_ready(base, deadline_s=60.0)
             headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
             created = httpx.post(f"{base}/api/v1/sweeps", json=thousand_run_spec("load"),
                                  headers=headers, timeout=120.0)
